@@ -1,0 +1,87 @@
+"""What the assistant remembers between runs: whether the first-start note was given, and where an
+interrupted guide stopped, so a crash or Ctrl-C never loses the user's place.
+
+A small JSON file in the user's data directory, replaced atomically; the tests use MemoryStore.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Protocol
+
+import platformdirs
+
+
+@dataclass(frozen=True)
+class Bookmark:
+    guide: str
+    step: int  # 1-based
+    minutes: int | None = None
+
+
+@dataclass(frozen=True)
+class Memory:
+    disclaimer_given: bool = False
+    bookmark: Bookmark | None = None
+
+
+class Store(Protocol):
+    def load(self) -> Memory: ...
+
+    def save(self, memory: Memory) -> None: ...
+
+
+class MemoryStore:
+    def __init__(self, memory: Memory | None = None):
+        self.memory = memory or Memory()
+
+    def load(self) -> Memory:
+        return self.memory
+
+    def save(self, memory: Memory) -> None:
+        self.memory = memory
+
+
+def default_state_path() -> Path:
+    return Path(platformdirs.user_data_dir("backcare-voice", appauthor=False)) / "state.json"
+
+
+class FileStore:
+    """A missing or unreadable file means a fresh start; a failed write is reported once, never fatal."""
+
+    def __init__(self, path: Path | None = None, warn=None):
+        self.path = path or default_state_path()
+        self.warn = warn or (lambda message: None)
+        self._warned = False
+
+    def load(self) -> Memory:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            mark = data.get("bookmark")
+            bookmark = Bookmark(str(mark["guide"]), int(mark["step"]), mark.get("minutes")) if mark else None
+            return Memory(bool(data.get("disclaimer_given")), bookmark)
+        except FileNotFoundError:
+            return Memory()
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            self.warn(f"backcare: ignoring an unreadable state file {self.path}")
+            return Memory()
+
+    def save(self, memory: Memory) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".state-", suffix=".json", dir=self.path.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    json.dump(asdict(memory), out)
+                os.replace(tmp, self.path)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+        except OSError as err:
+            if not self._warned:
+                self._warned = True
+                self.warn(f"backcare: cannot save progress to {self.path}: {err.strerror or err}")
