@@ -1,0 +1,60 @@
+"""Shared fixtures: the bundled content and understander (built once), and an assistant on a virtual clock."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from voice.clock import VirtualClock
+from voice.content import load_content
+from voice.dialogue import Assistant, Spoken
+from voice.simulate import TimedSpeaker
+from voice.store import MemoryStore
+from voice.understand import Understander
+
+
+@pytest.fixture(scope="session")
+def content():
+    return load_content()
+
+
+@pytest.fixture(scope="session")
+def understander(content):
+    return Understander(content)
+
+
+class Harness:
+    """An assistant on a virtual clock whose speaking takes estimated time; tests talk to it in plain text."""
+
+    def __init__(self, content, understander, store=None):
+        self.clock = VirtualClock()
+        self.spoken: list[Spoken] = []
+        self.understander = understander
+        self.store = store or MemoryStore()
+        self.assistant = Assistant(content, TimedSpeaker(self.clock), self.clock, rng=random.Random(1),
+                                   store=self.store, on_spoken=self.spoken.append)
+
+    def say(self, text: str) -> list[Spoken]:
+        """The user's turn now; returns what the assistant said in reply."""
+        before = len(self.spoken)
+        self.assistant.hear(self.understander.understand(text))
+        return self.spoken[before:]
+
+    def wait(self, seconds: float) -> list[Spoken]:
+        """Let virtual time pass, firing cues and steps as the live loop would."""
+        before = len(self.spoken)
+        until = self.clock.now() + seconds
+        while (deadline := self.assistant.next_deadline()) is not None and deadline <= until:
+            self.clock.advance_to(deadline)
+            self.assistant.tick()
+        self.clock.advance_to(until)
+        return self.spoken[before:]
+
+    def texts(self, lines: list[Spoken]) -> str:
+        return " | ".join(line.text for line in lines)
+
+
+@pytest.fixture
+def harness(content, understander):
+    return Harness(content, understander)

@@ -1,0 +1,116 @@
+"""Text -> intent: exact templates, paraphrases, numbers as people say them, safety first, and rejection."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from voice.cli import main
+
+DEV_SET = Path(__file__).parent / "data" / "dev_set.tsv"
+
+
+def load_dev_set() -> list[tuple[str | None, dict, str]]:
+    rows = []
+    for line in DEV_SET.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            intent, slots, text = line.split("\t")
+            rows.append((None if intent == "-" else intent, json.loads(slots), text))
+    return rows
+
+
+@pytest.mark.parametrize("text,intent,slots", [
+    ("why does my back hurt after sex", "ask_causes", {}),
+    ("guide massage", "guide_massage", {}),
+    ("make it twenty minutes", "guide_compress", {"minutes": 20}),
+    ("make it 20 minutes", "guide_compress", {"minutes": 20}),
+    ("warm compress for a quarter of an hour", "guide_compress", {"minutes": 15}),
+    ("tell me about the gynecological causes", "ask_cause_detail", {"cause": "gynecological"}),
+    ("how much longer", "time_left", {}),
+    ("yes", "yes", {}),
+])
+def test_exact_templates(understander, text, intent, slots):
+    result = understander.understand(text)
+    assert (result.intent, dict(result.slots), result.confidence) == (intent, slots, 1.0)
+
+
+@pytest.mark.parametrize("text,symptom", [
+    ("my back hurts after sex and there was bleeding", "bleeding"),
+    ("guide massage but i have a fever", "fever"),
+    ("my legs feel weak", "weakness"),
+    ("Numbness!", "numbness"),
+])
+def test_a_warning_symptom_wins_over_everything(understander, text, symptom):
+    result = understander.understand(text)
+    assert (result.intent, dict(result.slots)) == ("red_flag", {"symptom": symptom})
+
+
+@pytest.mark.parametrize("text", ["my back door is stuck", "next song", "", "   ", "?!", "turn off the kitchen lights"])
+def test_near_misses_and_nothing_get_no_intent(understander, text):
+    assert understander.understand(text).intent is None
+
+
+def test_paraphrase_slots_are_spotted(understander):
+    result = understander.understand("could you time the heat thing for like twenty minutes")
+    assert result.intent == "guide_compress" and result.slots == {"minutes": 20}
+    assert 0 < result.confidence < 1
+
+
+def test_dev_set_is_not_a_copy_of_the_templates(understander):
+    copies = [text for _, _, text in load_dev_set() if understander.is_template_sentence(text)]
+    assert copies == []
+
+
+def test_dev_set_is_large_and_covers_every_intent(content):
+    rows = load_dev_set()
+    in_scope = [r for r in rows if r[0]]
+    assert len(in_scope) >= 250
+    assert {r[0] for r in in_scope} == set(content.intents.intents)
+
+
+def test_dev_set_accuracy_floor(understander):
+    """The aim (95% / 5%) is reported by scripts/bench; this floor catches a broken matcher."""
+    rows = load_dev_set()
+    in_scope = [(i, s, t) for i, s, t in rows if i]
+    right = sum(
+        1 for intent, slots, text in in_scope
+        if (r := understander.understand(text)).intent == intent and all(r.slots.get(k) == v for k, v in slots.items())
+    )
+    out = [t for i, _, t in rows if i is None]
+    accepted = sum(1 for text in out if understander.understand(text).intent is not None)
+    assert right / len(in_scope) >= 0.90
+    assert accepted / len(out) <= 0.08
+
+
+def test_every_warning_symptom_in_the_dev_set_is_a_red_flag(understander):
+    missed = [(text, slots) for intent, slots, text in load_dev_set() if intent == "red_flag"
+              if understander.understand(text).intent != "red_flag"]
+    assert missed == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=2000))
+def test_anything_typed_is_understood_or_rejected_without_raising(understander, text):
+    result = understander.understand(text)
+    assert result.intent is None or result.intent in understander.content.intents.intents
+    assert 0.0 <= result.confidence <= 1.0
+    json.dumps(result.as_json())
+
+
+def test_cli_prints_one_json_object(capsys):
+    assert main(["understand", "make it twenty minutes"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out == {"text": "make it twenty minutes", "intent": "guide_compress", "slots": {"minutes": 20}, "confidence": 1.0}
+
+
+def test_cli_batch_keeps_order_and_blank_lines(tmp_path, capsys):
+    batch = tmp_path / "batch.txt"
+    batch.write_text("next\n\nmy back door is stuck\nwhy does my back hurt after sex\n", encoding="utf-8")
+    assert main(["understand", "--batch", str(batch)]) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [o["intent"] for o in out] == ["next", None, None, "ask_causes"]
+    assert [o["text"] for o in out] == ["next", "", "my back door is stuck", "why does my back hurt after sex"]

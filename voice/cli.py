@@ -1,0 +1,145 @@
+"""The `backcare` command: the live assistant by default, and the tools scripts and evaluations use.
+
+Every failure a user can cause (bad content, a missing device, a bad file) ends in one clear line
+on stderr and a non-zero exit, never a traceback; BACKCARE_DEBUG=1 shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .content import ContentError, load_content
+
+
+def _say_error(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="backcare", description="Offline voice assistant for back pain after sex.")
+    parser.add_argument("--content", metavar="DIR", help="content directory (default: the bundled prompts/)")
+    parser.add_argument("--seed", type=int, default=None, help="seed for picking wordings (repeatable runs)")
+    parser.add_argument("--text", action="store_true", help="type instead of speaking; replies are printed and spoken")
+    parser.add_argument("--quiet", action="store_true", help="print replies only, no voice")
+    parser.add_argument("--input-audio", metavar="FILE.wav", help="listen to a recording instead of the microphone")
+    parser.add_argument("--fast", action="store_true", help="with --input-audio: as fast as possible, on a virtual clock")
+    parser.add_argument("--wake", metavar="PHRASE", help='wake phrase needed when idle, e.g. "hey coach"')
+    parser.add_argument("--log", metavar="DIR", help="keep a transcript and the assistant's audio in DIR (off by default)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    understand = commands.add_parser("understand", help="print what the assistant understands, as JSON")
+    understand.add_argument("inputs", nargs="*", metavar="TEXT_OR_WAV")
+    understand.add_argument("--batch", metavar="FILE", help="one utterance (or WAV path with --audio) per line; - for stdin")
+    understand.add_argument("--audio", action="store_true", help="inputs are WAV files")
+
+    validate = commands.add_parser("validate", help="check a content directory and list every mistake")
+    validate.add_argument("directory", nargs="?", metavar="DIR")
+
+    simulate = commands.add_parser("simulate", help="play a scripted conversation on a virtual clock")
+    simulate.add_argument("script", metavar="FILE", help="lines of SECONDS<TAB>UTTERANCE; - for stdin")
+
+    render = commands.add_parser("render", help="write a whole guide, pauses included, to one WAV file")
+    render.add_argument("guide", help="massage, compress or rest")
+    render.add_argument("out", metavar="OUT.wav")
+    render.add_argument("--minutes", type=int, help="compress length in minutes")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except ContentError as err:
+        _say_error(str(err))
+        return 1
+    except KeyboardInterrupt:
+        _say_error("backcare: stopped.")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as err:  # the last resort: one line, not a traceback
+        if os.environ.get("BACKCARE_DEBUG"):
+            raise
+        _say_error(f"backcare: unexpected error: {type(err).__name__}: {err}")
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "validate":
+        load_content(args.directory or args.content)
+        print("content is valid")
+        return 0
+    content = load_content(args.content)
+    if args.command == "understand":
+        return _understand(args, content)
+    if args.command == "simulate":
+        return _simulate(args, content)
+    if args.command == "render":
+        return _render(args, content)
+    from .loop import run_live
+
+    return run_live(args, content)
+
+
+def _read_lines(name: str) -> Iterable[str]:
+    if name == "-":
+        return sys.stdin
+    try:
+        return Path(name).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as err:
+        raise SystemExit(f"backcare: cannot read {name}: {err.strerror or err}")
+
+
+def _understand(args: argparse.Namespace, content) -> int:
+    from .understand import Understander
+
+    inputs = list(args.inputs)
+    if args.batch:
+        inputs += [line.rstrip("\r\n") for line in _read_lines(args.batch)]
+    if not inputs:
+        raise SystemExit("backcare: understand needs TEXT, WAV files with --audio, or --batch FILE")
+    understander = Understander(content)
+    if args.audio:
+        from .recognize import understand_audio_files
+
+        for result in understand_audio_files(content, understander, [i for i in inputs if i.strip()]):
+            print(json.dumps(result), flush=True)
+        return 0
+    for text in inputs:
+        print(json.dumps(understander.understand(text).as_json()), flush=True)
+    return 0
+
+
+def _simulate(args: argparse.Namespace, content) -> int:
+    from .simulate import parse_script, simulate
+    from .understand import Understander
+
+    turns = parse_script(_read_lines(args.script), warn=lambda message: _say_error(f"{args.script}: {message}"))
+    seed = 0 if args.seed is None else args.seed
+    for event in simulate(content, Understander(content), turns, seed=seed):
+        print(json.dumps(event), flush=True)
+    return 0
+
+
+def _render(args: argparse.Namespace, content) -> int:
+    from .render import guide_timeline, render_wav
+    from .speaker import DEFAULT_RATE
+
+    guide = content.guide_named(args.guide)
+    if guide is None:
+        names = ", ".join(g.name for g in content.guides)
+        raise SystemExit(f"backcare: no guide named {args.guide!r}; choose one of {names}")
+    if args.minutes is not None:
+        if guide.minutes is None:
+            raise SystemExit(f"backcare: the {guide.title} has fixed step lengths; --minutes is for the compress")
+        if guide.minutes.clamp(args.minutes) != args.minutes:
+            raise SystemExit(f"backcare: --minutes must be from {guide.minutes.low} to {guide.minutes.high}")
+        guide = guide.with_minutes(args.minutes)
+    render_wav(guide_timeline(guide, DEFAULT_RATE), Path(args.out), DEFAULT_RATE)
+    print(f"wrote {args.out}")
+    return 0

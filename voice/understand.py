@@ -1,0 +1,211 @@
+"""Text -> intent: what did the person ask for, with which slots, and how sure are we.
+
+Order of evidence: a warning symptom anywhere wins (safety first); then an exact hassil template
+match; then the nearest sampled template sentence by fuzzy similarity, accepted only above a threshold
+so that "my back door is stuck" or "next song" gets no intent at all.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from hassil import ListReference, RangeSlotList, RuleReference, TextSlotList, recognize, sample_expression
+from hassil.expression import Group
+from hassil.numbers import get_rbnf_engine
+from hassil.sample import sample_intents
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from .content import Content
+
+# Long enough for any real question; longer input is someone pasting a book.
+MAX_CHARS = 300
+# Weighted-F1 scores (0-1) at or above this are accepted; tuned on the development set (scripts/bench).
+DEFAULT_THRESHOLD = 0.5
+# How many sampled sentences per intent feed the fuzzy matcher; more costs latency and start-up time.
+SAMPLES_PER_INTENT = 4000
+# Every known word weighs at least this much, even one that all intents use.
+WEIGHT_FLOOR = 0.2
+# A word unknown to the templates that is this similar (0-100) to a known one is taken as that word.
+SPELLING_CUTOFF = 85
+
+
+@dataclass(frozen=True)
+class Understanding:
+    text: str
+    intent: str | None
+    slots: Mapping[str, Any] = field(default_factory=dict)
+    confidence: float = 0.0
+
+    def as_json(self) -> dict:
+        return {"text": self.text, "intent": self.intent, "slots": dict(self.slots), "confidence": round(self.confidence, 3)}
+
+
+def normalize(text: str, skip_words: Iterable[str] = ()) -> str:
+    """Lower-case words as a recognizer would write them: no punctuation, no fillers, one space."""
+    text = unicodedata.normalize("NFKC", text)[:MAX_CHARS].lower().replace("\u2019", "'")
+    text = re.sub(r"[^a-z0-9']+", " ", text)
+    skip = set(skip_words)
+    return " ".join(w for w in text.split() if w.strip("'") and w not in skip)
+
+
+class SlotSpotter:
+    """Finds slot values (a cause, a symptom, a number of minutes) anywhere in a sentence.
+
+    Built from the same hassil lists the templates use, so a synonym added to the content is
+    spotted here too.
+    """
+
+    def __init__(self, content: Content):
+        self.phrases: dict[str, list[tuple[str, Any]]] = {}
+        for name, slot_list in content.intents.slot_lists.items():
+            pairs: list[tuple[str, Any]] = []
+            if isinstance(slot_list, TextSlotList):
+                for value in slot_list.values:
+                    for phrase in sample_expression(value.text_in, language=content.intents.language):
+                        pairs.append((normalize(phrase), value.value_out))
+            elif isinstance(slot_list, RangeSlotList):
+                numbers = range(slot_list.start, slot_list.stop + 1, slot_list.step)
+                pairs += [(str(n), n) for n in numbers]
+                pairs += [(normalize(w), n) for n in numbers for w in _number_words(n, content.intents.language)]
+            # Longest first, so "lower abdominal pain" wins over "pain".
+            self.phrases[name] = sorted({p for p in pairs if p[0]}, key=lambda p: -len(p[0]))
+        self.patterns = {
+            name: [(re.compile(rf"(?<![a-z0-9']){re.escape(phrase)}(?![a-z0-9'])"), value) for phrase, value in pairs]
+            for name, pairs in self.phrases.items()
+        }
+
+    def spot(self, list_name: str, text: str) -> Any:
+        for pattern, value in self.patterns.get(list_name, ()):
+            if pattern.search(text):
+                return value
+        return None
+
+
+def _number_words(n: int, language: str) -> set[str]:
+    """hassil's own number words (it samples ranges with the same engine), so both paths agree."""
+    try:
+        return set(get_rbnf_engine(language).format_number(n).text_by_ruleset.values())
+    except ValueError:  # a language without number words: digits only
+        return set()
+
+
+class Understander:
+    """Built once from the content (sampling templates takes a moment); then understand() is fast.
+
+    The fuzzy step compares the words of what was said with the words of every sampled template
+    sentence, weighting each word by how few intents use it (so "massage" counts more than "my"),
+    and takes the best weighted F1. Words no template knows count against the match, which is what
+    keeps "my back door is stuck" out.
+    """
+
+    def __init__(self, content: Content, threshold: float = DEFAULT_THRESHOLD):
+        self.content = content
+        self.threshold = threshold
+        self.skip_words = tuple(content.intents.skip_words or ())
+        self.spotter = SlotSpotter(content)
+        # Which lists each intent's templates use, and under which slot name.
+        self.slot_lists: dict[str, dict[str, str]] = {
+            name: {
+                ref.slot_name: ref.list_name
+                for data in intent.data
+                for sentence in data.sentences
+                for ref in _list_references(sentence.expression, content.intents.expansion_rules)
+            }
+            for name, intent in content.intents.intents.items()
+        }
+        self.sentences: set[str] = set()
+        word_sets: dict[frozenset[str], str] = {}
+        for intent, text in sample_intents(content.intents, max_sentences_per_intent=SAMPLES_PER_INTENT,
+                                           language=content.intents.language):
+            words = normalize(text, self.skip_words)
+            self.sentences.add(words)
+            word_sets.setdefault(frozenset(_stem(w) for w in words.split()), intent)
+        self.vocabulary = sorted({w for words in word_sets for w in words})
+        self.column = {w: i for i, w in enumerate(self.vocabulary)}
+        intents_using: dict[str, set[str]] = {}
+        for words, intent in word_sets.items():
+            for w in words:
+                intents_using.setdefault(w, set()).add(intent)
+        n = len(content.intents.intents)
+        self.unknown_weight = math.log(n) + WEIGHT_FLOOR
+        self.weights = np.array([math.log(n / len(intents_using[w])) + WEIGHT_FLOOR for w in self.vocabulary],
+                                dtype=np.float32)
+        self.set_intents = list(word_sets.values())
+        self.matrix = np.zeros((len(word_sets), len(self.vocabulary)), dtype=np.float32)
+        for row, words in enumerate(word_sets):
+            self.matrix[row, [self.column[w] for w in words]] = 1.0
+        self.set_weights = self.matrix @ self.weights
+
+    def is_template_sentence(self, text: str) -> bool:
+        """True when `text` is itself one of the template sentences (keeps evaluation sets honest)."""
+        return normalize(text, self.skip_words) in self.sentences
+
+    def understand(self, text: str) -> Understanding:
+        words = normalize(text, self.skip_words)
+        if not words:
+            return Understanding(text, None, {}, 0.0)
+        symptom = self.spotter.spot("symptom", words)
+        if symptom is not None:
+            return Understanding(text, "red_flag", {"symptom": symptom}, 1.0)
+        result = recognize(words, self.content.intents, language=self.content.intents.language)
+        if result is not None:
+            slots = {name: _plain(entity.value) for name, entity in result.entities.items()}
+            return Understanding(text, result.intent.name, slots, 1.0)
+        intent, score = self._nearest(words.split())
+        if intent is None or score < self.threshold:
+            return Understanding(text, None, {}, round(score, 3))
+        slots = {}
+        for slot, list_name in self.slot_lists.get(intent, {}).items():
+            value = self.spotter.spot(list_name, words)
+            if value is not None:
+                slots.setdefault(slot, value)
+        return Understanding(text, intent, slots, round(score, 3))
+
+    def _nearest(self, words: list[str]) -> tuple[str | None, float]:
+        """The intent of the template sentence with the best IDF-weighted word F1, and that F1."""
+        query = np.zeros(len(self.vocabulary), dtype=np.float32)
+        unknown = 0.0
+        for word in set(words):
+            column = self.column.get(_stem(word))
+            if column is None:  # a misspelling of a known word still counts ("massge")
+                near = process.extractOne(_stem(word), self.vocabulary, scorer=fuzz.ratio, score_cutoff=SPELLING_CUTOFF)
+                column = near[2] if near and len(word) > 3 else None
+            if column is None:
+                unknown += self.unknown_weight
+            else:
+                query[column] = 1.0
+        overlap = self.matrix @ (query * self.weights)
+        f1 = 2 * overlap / (float(query @ self.weights) + unknown + self.set_weights)
+        best = int(np.argmax(f1))
+        return (self.set_intents[best], float(f1[best])) if f1[best] > 0 else (None, 0.0)
+
+
+def _stem(word: str) -> str:
+    """Crude English suffix folding so "hurts", "hurting" and "hurt" meet; applied to both sides."""
+    for suffix, keep in (("'s", 2), ("ing", 4), ("ies", 3), ("es", 4), ("s", 3), ("ed", 4)):
+        if word.endswith(suffix) and len(word) - len(suffix) >= keep and not word.endswith("ss"):
+            return word[: -len(suffix)]
+    return word
+
+
+def _list_references(expression, rules, depth: int = 0) -> Iterable[ListReference]:
+    """Every {list} a template uses, looking inside <rules> too ({duration_phrase:minutes} fills `minutes`)."""
+    if isinstance(expression, ListReference):
+        yield expression
+    elif isinstance(expression, RuleReference) and expression.rule_name in rules and depth < 20:
+        yield from _list_references(rules[expression.rule_name].expression, rules, depth + 1)
+    elif isinstance(expression, Group):
+        for item in expression.items:
+            yield from _list_references(item, rules, depth)
+
+
+def _plain(value: Any) -> Any:
+    """hassil gives 20.0 for "20"; slots are whole numbers."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
