@@ -7,6 +7,7 @@ so that "my back door is stuck" or "next song" gets no intent at all.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -123,6 +124,8 @@ class Understander:
         for intent, text in sample_intents(content.intents, max_sentences_per_intent=SAMPLES_PER_INTENT,
                                            language=content.intents.language):
             words = normalize(text, self.skip_words)
+            if not words:
+                continue
             self.sentences.add(words)
             word_sets.setdefault(frozenset(_stem(w) for w in words.split()), intent)
         self.vocabulary = sorted({w for words in word_sets for w in words})
@@ -135,11 +138,11 @@ class Understander:
         self.unknown_weight = math.log(n) + WEIGHT_FLOOR
         self.weights = np.array([math.log(n / len(intents_using[w])) + WEIGHT_FLOOR for w in self.vocabulary],
                                 dtype=np.float32)
+        # One row per distinct word set, stored sparse: the column ids of all rows end to end.
         self.set_intents = list(word_sets.values())
-        self.matrix = np.zeros((len(word_sets), len(self.vocabulary)), dtype=np.float32)
-        for row, words in enumerate(word_sets):
-            self.matrix[row, [self.column[w] for w in words]] = 1.0
-        self.set_weights = self.matrix @ self.weights
+        self.columns = np.array([self.column[w] for words in word_sets for w in sorted(words)], dtype=np.int32)
+        self.row_starts = np.cumsum([0] + [len(words) for words in word_sets][:-1]).astype(np.int64)
+        self.set_weights = np.add.reduceat(self.weights[self.columns], self.row_starts)
 
     def is_template_sentence(self, text: str) -> bool:
         """True when `text` is itself one of the template sentences (keeps evaluation sets honest)."""
@@ -179,12 +182,13 @@ class Understander:
                 unknown += self.unknown_weight
             else:
                 query[column] = 1.0
-        overlap = self.matrix @ (query * self.weights)
+        overlap = np.add.reduceat((query * self.weights)[self.columns], self.row_starts)
         f1 = 2 * overlap / (float(query @ self.weights) + unknown + self.set_weights)
         best = int(np.argmax(f1))
         return (self.set_intents[best], float(f1[best])) if f1[best] > 0 else (None, 0.0)
 
 
+@functools.lru_cache(maxsize=None)
 def _stem(word: str) -> str:
     """Crude English suffix folding so "hurts", "hurting" and "hurt" meet; applied to both sides."""
     for suffix, keep in (("'s", 2), ("ing", 4), ("ies", 3), ("es", 4), ("s", 3), ("ed", 4)):
