@@ -16,6 +16,10 @@ from typing import Iterable, Sequence
 from .content import ContentError, load_content
 
 
+class UsageError(Exception):
+    """A mistake in how the command was called; its message is the one line the user sees."""
+
+
 def _say_error(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -54,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _run(args)
-    except ContentError as err:
+    except (ContentError, UsageError) as err:
         _say_error(str(err))
         return 1
     except KeyboardInterrupt:
@@ -92,7 +96,7 @@ def _read_lines(name: str) -> Iterable[str]:
     try:
         return Path(name).read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError as err:
-        raise SystemExit(f"backcare: cannot read {name}: {err.strerror or err}")
+        raise UsageError(f"backcare: cannot read {name}: {err.strerror or err}")
 
 
 def _understand(args: argparse.Namespace, content) -> int:
@@ -102,7 +106,7 @@ def _understand(args: argparse.Namespace, content) -> int:
     if args.batch:
         inputs += [line.rstrip("\r\n") for line in _read_lines(args.batch)]
     if not inputs:
-        raise SystemExit("backcare: understand needs TEXT, WAV files with --audio, or --batch FILE")
+        raise UsageError("backcare: understand needs TEXT, WAV files with --audio, or --batch FILE")
     understander = Understander(content)
     if args.audio:
         from .recognize import understand_audio_files
@@ -133,13 +137,13 @@ def _render(args: argparse.Namespace, content) -> int:
     guide = content.guide_named(args.guide)
     if guide is None:
         names = ", ".join(g.name for g in content.guides)
-        raise SystemExit(f"backcare: no guide named {args.guide!r}; choose one of {names}")
+        raise UsageError(f"backcare: no guide named {args.guide!r}; choose one of {names}")
     if args.minutes is not None:
         if guide.minutes is None:
-            raise SystemExit(f"backcare: the {guide.title} has fixed step lengths; --minutes is for the compress")
+            raise UsageError(f"backcare: the {guide.title} has fixed step lengths; --minutes is for the compress")
         if guide.minutes.clamp(args.minutes) != args.minutes:
-            raise SystemExit(f"backcare: --minutes must be from {guide.minutes.low} to {guide.minutes.high}")
+            raise UsageError(f"backcare: --minutes must be from {guide.minutes.low} to {guide.minutes.high}")
         guide = guide.with_minutes(args.minutes)
-    render_wav(guide_timeline(guide, DEFAULT_RATE), Path(args.out), DEFAULT_RATE)
+    render_wav(guide_timeline(guide), Path(args.out), DEFAULT_RATE)
     print(f"wrote {args.out}")
     return 0

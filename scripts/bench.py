@@ -1,0 +1,315 @@
+"""Every figure the project quotes, measured in one run: printed as tables and written to docs/benchmark.md
+with PNG plots. `--quick` trims repetitions and sizes so the run takes under a minute.
+
+Noisy single measurements are repeated and the median is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import os
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from voice.clock import RealClock, VirtualClock  # noqa: E402
+from voice.content import Content, Cue, load_content  # noqa: E402
+from voice.dialogue import Assistant  # noqa: E402
+from voice.simulate import TimedSpeaker, parse_script, simulate  # noqa: E402
+from voice.store import MemoryStore  # noqa: E402
+from voice.understand import Understander, Understanding  # noqa: E402
+
+DEV_SET = ROOT / "tests" / "data" / "dev_set.tsv"
+DOCS = ROOT / "docs"
+console = Console()
+
+
+@dataclass
+class Section:
+    title: str
+    headers: list[str]
+    rows: list[list] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def load_dev_set() -> list[tuple[str | None, dict, str]]:
+    rows = []
+    for line in DEV_SET.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            intent, slots, text = line.split("\t")
+            rows.append((None if intent == "-" else intent, json.loads(slots), text))
+    return rows
+
+
+def bench_text(content: Content, understander: Understander, repeats: int) -> tuple[list[Section], dict]:
+    rows = load_dev_set()
+    per_intent: dict[str, list[int]] = {}
+    wrong = []
+    for intent, slots, text in rows:
+        got = understander.understand(text)
+        right = got.intent == intent and all(got.slots.get(k) == v for k, v in slots.items())
+        per_intent.setdefault(intent or "(out of scope)", []).append(right)
+        if not right:
+            wrong.append(f"`{text}`: expected {intent or 'none'} {slots or ''}, got {got.intent} {dict(got.slots) or ''}")
+    in_scope = [r for key, rs in per_intent.items() if key != "(out of scope)" for r in rs]
+    out = per_intent.get("(out of scope)", [])
+    red = per_intent.get("red_flag", [])
+    summary = Section("Text understanding (development set)", ["measure", "value", "aim"])
+    summary.rows += [
+        ["in-scope utterances right (intent and slots)", f"{sum(in_scope)}/{len(in_scope)} = {sum(in_scope) / len(in_scope):.1%}", ">= 95%"],
+        ["out-of-scope utterances given an intent", f"{len(out) - sum(out)}/{len(out)} = {(len(out) - sum(out)) / max(1, len(out)):.1%}", "<= 5%"],
+        ["warning-symptom utterances -> red_flag", f"{sum(red)}/{len(red)} = {sum(red) / max(1, len(red)):.1%}", "100%"],
+    ]
+    table = Section("Text accuracy per intent", ["intent", "right", "n", "accuracy"])
+    for intent in sorted(per_intent):
+        results = per_intent[intent]
+        table.rows.append([intent, sum(results), len(results), f"{sum(results) / len(results):.0%}"])
+    table.notes.append("Misunderstood utterances: " + ("; ".join(wrong) if wrong else "none"))
+
+    texts = [t for _, _, t in rows]
+    latencies = []
+    for _ in range(repeats):
+        for text in texts:
+            start = time.perf_counter()
+            understander.understand(text)
+            latencies.append((time.perf_counter() - start) * 1000)
+    loads = []
+    builds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        load_content()
+        loads.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        Understander(content)
+        builds.append((time.perf_counter() - start) * 1000)
+    speed = Section("Text understanding speed", ["measure", "value", "aim"])
+    speed.rows += [
+        ["warm understand() p50", f"{percentile(latencies, 50):.2f} ms", ""],
+        ["warm understand() p95", f"{percentile(latencies, 95):.2f} ms", "< 5 ms"],
+        ["content load (median)", f"{statistics.median(loads):.0f} ms", "< 300 ms"],
+        ["understander build from content (median)", f"{statistics.median(builds):.0f} ms", ""],
+    ]
+    return [summary, speed, table], {"per_intent": per_intent, "latencies": latencies}
+
+
+def bench_cold_start(repeats: int) -> Section:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "voice", "understand", "how much longer"], cwd=ROOT, check=True,
+                       capture_output=True)
+        times.append(time.perf_counter() - start)
+    section = Section("Cold start", ["measure", "value"])
+    section.rows.append(["`backcare understand` process start to first answer (median)", f"{statistics.median(times) * 1000:.0f} ms"])
+    return section
+
+
+MASSAGE_SCRIPT = "0\tguide massage\n75\thow much longer\n80\tpause\n200\tresume\n500\twhat helps\n"
+
+
+def bench_simulate(content: Content, understander: Understander, repeats: int) -> Section:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        list(simulate(content, understander, parse_script(MASSAGE_SCRIPT.splitlines())))
+        times.append(time.perf_counter() - start)
+    section = Section("Simulation", ["measure", "value", "aim"])
+    section.rows.append(["full massage script on the virtual clock (median)", f"{statistics.median(times) * 1000:.1f} ms", "well under 1 s"])
+    return section
+
+
+def scaled(content: Content, factor: float) -> Content:
+    """The same content with every step and cue time multiplied by `factor`, for real-clock drift runs."""
+    guides = []
+    for guide in content.guides:
+        steps = tuple(dataclasses.replace(
+            step, seconds=step.seconds * factor,
+            cues=tuple(Cue(c.text, c.remaining * factor if c.remaining else None, c.fraction) for c in step.cues),
+        ) for step in guide.steps)
+        guides.append(dataclasses.replace(guide, steps=steps, minutes=None))
+    return dataclasses.replace(content, guides=tuple(guides))
+
+
+class SilentSpeaker:
+    rate = 170
+
+    def say(self, text: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def bench_drift(content: Content, factor: float) -> Section:
+    """Runs each guide on the real clock, waiting for deadlines the way the live loop does, and records
+    how late each step and cue began compared with its deadline."""
+    section = Section(f"Guide timing on the real clock (durations x {factor})", ["guide", "events", "lateness p50", "max", "first-half max", "second-half max"])
+    clock = RealClock()
+    for guide in scaled(content, factor).guides:
+        assistant = Assistant(scaled(content, factor), SilentSpeaker(), clock, rng=random.Random(0), store=MemoryStore())
+        assistant.hear(Understanding(guide.intent, guide.intent, {}, 1.0))
+        late = []
+        while (deadline := assistant.next_deadline()) is not None:
+            clock.sleep_until(deadline)
+            late.append((clock.now() - deadline) * 1000)
+            assistant.tick()
+        half = len(late) // 2
+        section.rows.append([guide.name, len(late), f"{statistics.median(late):.2f} ms", f"{max(late):.2f} ms",
+                             f"{max(late[:half] or [0]):.2f} ms", f"{max(late[half:]):.2f} ms"])
+    section.notes.append("Aim: every step within 50 ms of its deadline, no growth along the guide.")
+    return section
+
+
+def bench_soak(content: Content, understander: Understander, turns: int) -> Section:
+    from tests.test_soak import soak
+
+    soak(content, understander, 200, seed=1)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    start = time.perf_counter()
+    harness = soak(content, understander, turns, seed=3)
+    harness.spoken.clear()
+    grown = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    section = Section("Soak on the virtual clock", ["measure", "value", "aim"])
+    section.rows += [[f"{turns} random turns", f"{time.perf_counter() - start:.1f} s, no exception", ""],
+                     ["memory growth (tracemalloc)", f"{grown / 1024 / 1024:.2f} MB", "< 5 MB"]]
+    return section
+
+
+def bench_live_memory() -> Section:
+    """Peak RSS of the live loop in text mode, fed a short conversation on stdin."""
+    conversation = "why does my back hurt after sex\nguide massage\nhow much longer\npause\nresume\nstop\ngoodbye\n"
+    env = dict(os.environ, XDG_DATA_HOME=str(Path("/tmp") / "backcare-bench-data"))
+    subprocess.run([sys.executable, "-m", "voice", "--text", "--quiet", "--seed", "1"], cwd=ROOT, input=conversation,
+                   text=True, capture_output=True, env=env, timeout=120)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    section = Section("Live loop memory", ["measure", "value"])
+    section.rows.append(["peak RSS of `backcare --text` through a short conversation", f"{peak:.0f} MB"])
+    return section
+
+
+def plot_text(per_intent: dict[str, list[int]], latencies: list[float]) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = sorted(per_intent)
+    fig, ax = plt.subplots(figsize=(9, 5))
+    ax.barh(names, [100 * sum(per_intent[n]) / len(per_intent[n]) for n in names])
+    ax.set_xlabel("accuracy on the development set (%)")
+    ax.set_xlim(0, 100)
+    fig.tight_layout()
+    fig.savefig(DOCS / "text_accuracy.png", dpi=90)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.hist(latencies, bins=50)
+    ax.set_xlabel("warm understand() latency (ms)")
+    ax.set_ylabel("utterances")
+    fig.tight_layout()
+    fig.savefig(DOCS / "text_latency.png", dpi=90)
+    plt.close(fig)
+    return ["text_accuracy.png", "text_latency.png"]
+
+
+def machine() -> str:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return (f"{platform.node()}: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}; {datetime.datetime.now():%Y-%m-%d %H:%M}; commit {commit or '?'}"
+            f"{' (with uncommitted changes)' if dirty else ''}")
+
+
+def show(section: Section) -> None:
+    table = Table(title=section.title)
+    for header in section.headers:
+        table.add_column(header)
+    for row in section.rows:
+        table.add_row(*[str(c) for c in row])
+    console.print(table)
+    for note in section.notes:
+        console.print(note if len(note) < 2000 else note[:2000] + " ...", style="dim")
+
+
+def markdown(sections: list[Section], plots: list[str], command: str) -> str:
+    out = ["# Benchmark", "", f"Machine: {machine()}", "", f"Reproduce: `{command}`", ""]
+    for section in sections:
+        out += [f"## {section.title}", "", "| " + " | ".join(section.headers) + " |",
+                "|" + "---|" * len(section.headers)]
+        out += ["| " + " | ".join(str(c) for c in row) + " |" for row in section.rows]
+        out += [""] + [note + "\n" for note in section.notes]
+    out += [f"![{p}]({p})" for p in plots]
+    return "\n".join(out) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions and smaller sets (under a minute)")
+    parser.add_argument("--time-scale", type=float, default=0.01, help="guide durations multiplier for the drift run")
+    args = parser.parse_args()
+    DOCS.mkdir(exist_ok=True)
+    repeats = 1 if args.quick else 5
+    content = load_content()
+    understander = Understander(content)
+    sections: list[Section] = []
+    plots: list[str] = []
+    from bench_audio import bench_audio  # noqa: E402 (scripts/ is on sys.path when run as a script)
+
+    steps = [
+        ("text understanding", lambda: bench_text(content, understander, repeats)),
+        ("cold start", lambda: bench_cold_start(3 if args.quick else 5)),
+        ("simulation", lambda: bench_simulate(content, understander, repeats * 3)),
+        ("guide drift", lambda: bench_drift(content, args.time_scale)),
+        ("soak", lambda: bench_soak(content, understander, 500 if args.quick else 5000)),
+        ("live memory", bench_live_memory),
+        ("audio", lambda: bench_audio(content, understander, quick=args.quick, docs=DOCS)),
+    ]
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("benchmark", total=len(steps))
+        for name, step in steps:
+            progress.update(task, description=name)
+            result = step()
+            if name == "text understanding":
+                text_sections, data = result
+                sections += text_sections
+                plots += plot_text(data["per_intent"], data["latencies"])
+            elif name == "audio":
+                audio_sections, audio_plots = result
+                sections += audio_sections
+                plots += audio_plots
+            else:
+                sections.append(result)
+            progress.advance(task)
+    for section in sections:
+        show(section)
+    command = "scripts/bench" + (" --quick" if args.quick else "")
+    (DOCS / "benchmark.md").write_text(markdown(sections, plots, command), encoding="utf-8")
+    console.print(f"wrote {DOCS / 'benchmark.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
