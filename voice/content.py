@@ -31,6 +31,8 @@ CONTROL_INTENTS = (
     "slower", "faster", "yes", "no", "goodbye",
 )
 INTENT_NAMES = QUESTION_INTENTS + GUIDE_INTENTS + CONTROL_INTENTS
+# Templates of things that are not for us; a match means "no intent" (a garbage class for matching).
+OUT_OF_SCOPE = "out_of_scope"
 SLOT_VALUES = {
     "cause": ("musculoskeletal", "positions", "muscle_stiffness", "gynecological"),
     "symptom": (
@@ -346,7 +348,7 @@ def _check_intents(f: _File, doc: _Map) -> Intents | None:
             check_template(body, rules.line_of(rule), f"expansion rule <{rule}>")
     for name, spec in intents.items():
         line = intents.line_of(name)
-        if name not in INTENT_NAMES:
+        if name not in INTENT_NAMES and name != OUT_OF_SCOPE:
             f.problem(line, f"unknown intent {name!r}")
             continue
         data = spec.get("data") if isinstance(spec, _Map) else None

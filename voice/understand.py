@@ -21,7 +21,7 @@ from hassil.sample import sample_intents
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from .content import Content
+from .content import OUT_OF_SCOPE, Content
 
 # Long enough for any real question; longer input is someone pasting a book.
 MAX_CHARS = 300
@@ -31,6 +31,8 @@ DEFAULT_THRESHOLD = 0.5
 SAMPLES_PER_INTENT = 4000
 # Every known word weighs at least this much, even one that all intents use.
 WEIGHT_FLOOR = 0.2
+# A word no template uses weighs this many times the rarest known word: it argues against any match.
+UNKNOWN_WEIGHT = 1.0
 # A word unknown to the templates that is this similar (0-100) to a known one is taken as that word.
 SPELLING_CUTOFF = 85
 
@@ -109,10 +111,10 @@ class Understander:
         self.threshold = threshold
         self.skip_words = tuple(content.intents.skip_words or ())
         self.spotter = SlotSpotter(content)
-        # Which lists each intent's templates use, and under which slot name.
-        self.slot_lists: dict[str, dict[str, str]] = {
+        # Which lists each intent's templates use, and the slot each fills.
+        self.slot_lists: dict[str, set[tuple[str, str]]] = {
             name: {
-                ref.slot_name: ref.list_name
+                (ref.slot_name, ref.list_name)
                 for data in intent.data
                 for sentence in data.sentences
                 for ref in _list_references(sentence.expression, content.intents.expansion_rules)
@@ -135,7 +137,7 @@ class Understander:
             for w in words:
                 intents_using.setdefault(w, set()).add(intent)
         n = len(content.intents.intents)
-        self.unknown_weight = math.log(n) + WEIGHT_FLOOR
+        self.unknown_weight = UNKNOWN_WEIGHT * (math.log(n) + WEIGHT_FLOOR)
         self.weights = np.array([math.log(n / len(intents_using[w])) + WEIGHT_FLOOR for w in self.vocabulary],
                                 dtype=np.float32)
         # One row per distinct word set, stored sparse: the column ids of all rows end to end.
@@ -157,13 +159,15 @@ class Understander:
             return Understanding(text, "red_flag", {"symptom": symptom}, 1.0)
         result = recognize(words, self.content.intents, language=self.content.intents.language)
         if result is not None:
+            if result.intent.name == OUT_OF_SCOPE:
+                return Understanding(text, None, {}, 0.0)
             slots = {name: _plain(entity.value) for name, entity in result.entities.items()}
             return Understanding(text, result.intent.name, slots, 1.0)
         intent, score = self._nearest(words.split())
-        if intent is None or score < self.threshold:
-            return Understanding(text, None, {}, round(score, 3))
+        if intent is None or intent == OUT_OF_SCOPE or score < self.threshold:
+            return Understanding(text, None, {}, 0.0)
         slots = {}
-        for slot, list_name in self.slot_lists.get(intent, {}).items():
+        for slot, list_name in sorted(self.slot_lists.get(intent, ())):
             value = self.spotter.spot(list_name, words)
             if value is not None:
                 slots.setdefault(slot, value)
