@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from .audio import AudioError
 from .content import ContentError, load_content
+from .recognize import RecognizerError
 
 
 class UsageError(Exception):
@@ -58,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _run(args)
-    except (ContentError, UsageError) as err:
+    except (ContentError, UsageError, AudioError, RecognizerError) as err:
         _say_error(str(err))
         return 1
     except KeyboardInterrupt:

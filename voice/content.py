@@ -168,6 +168,7 @@ LINE_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
 @dataclass(frozen=True)
 class Content:
     intents: Intents = field(compare=False)
+    pronunciations: Mapping[str, str]  # word -> CMU phones, for words the recognizer's dictionary lacks
     answers: tuple[Answer, ...]
     guides: tuple[Guide, ...]
     lines: Lines
@@ -379,6 +380,17 @@ def _check_intents(f: _File, doc: _Map) -> Intents | None:
     except Exception as err:  # hassil's own checks: report them in our format
         f.problem(doc.line, f"templates could not be compiled: {err}")
         return None
+
+
+def _check_pronunciations(f: _File, doc: _Map) -> Mapping[str, str]:
+    specs = doc.get("pronunciations") or {}
+    result = {}
+    for word, phones in specs.items():
+        if not isinstance(phones, str) or not re.fullmatch(r"[A-Z]{1,2}( [A-Z]{1,2})*", phones):
+            f.problem(specs.line_of(word), f"pronunciation of {word!r}: expected CMU phones like \"S AO R N AH S\"")
+        else:
+            result[str(word).lower()] = phones
+    return MappingProxyType(result)
 
 
 def _check_answers(f: _File, doc: _Map) -> tuple[Answer, ...]:
@@ -593,4 +605,5 @@ def load_content(directory: Path | str | None = None) -> Content:
     offers = check("dialogue.yaml", lambda f, doc: _check_offers(f, doc, wanted))
     if problems or intents is None or lines is None:
         raise ContentError(problems or [Problem(directory, 0, "content could not be loaded")])
-    return Content(intents, answers, guides, lines, offers, digest.hexdigest()[:16])
+    pronunciations = check("intents.yaml", _check_pronunciations)
+    return Content(intents, pronunciations, answers, guides, lines, offers, digest.hexdigest()[:16])

@@ -1,7 +1,8 @@
 """Ears: where the live loop's user turns come from (keyboard, microphone or a recording).
 
-Each answers `listen(timeout)` with what was said, None when the timeout passed first, or raises
-EOFError when nothing more will come.
+Each answers `listen(timeout, idle)` with what was said ("" when heard but not one of our
+sentences), None when the timeout passed first, or raises EOFError when nothing more will come.
+`idle` is true when no guide runs (a wake phrase is only needed then).
 """
 
 from __future__ import annotations
@@ -9,6 +10,12 @@ from __future__ import annotations
 import queue
 import sys
 import threading
+from pathlib import Path
+
+from .audio import Microphone, load_wav, split_utterances
+from .clock import Clock
+from .content import Content
+from .recognize import Recognizer
 
 
 class KeyboardEars:
@@ -27,7 +34,7 @@ class KeyboardEars:
             pass
         self.lines.put(None)
 
-    def listen(self, timeout: float | None) -> str | None:
+    def listen(self, timeout: float | None, idle: bool = True) -> str | None:
         try:
             line = self.lines.get(timeout=timeout)
         except queue.Empty:
@@ -36,3 +43,57 @@ class KeyboardEars:
             self.lines.put(None)
             raise EOFError
         return line
+
+
+class AudioFileEars:
+    """A recording with several utterances separated by silence, heard through the same recognizer as
+    the microphone, in real time or, with a virtual clock, as fast as possible."""
+
+    def __init__(self, path: Path, content: Content, clock: Clock, real_time: bool = True,
+                 recognizer: Recognizer | None = None):
+        self.utterances = split_utterances(load_wav(path))
+        self.recognizer = recognizer or Recognizer(content)
+        self.clock = clock
+        self.real_time = real_time
+        self.started = clock.now()
+
+    def listen(self, timeout: float | None, idle: bool = True) -> str | None:
+        if not self.utterances:
+            raise EOFError
+        clip = self.utterances[0]
+        ends = self.started + clip.start + clip.seconds
+        now = self.clock.now()
+        if timeout is not None and ends > now + timeout:
+            self.clock.sleep_until(now + timeout)
+            return None
+        self.clock.sleep_until(ends)
+        self.utterances.pop(0)
+        return self.recognizer.transcribe(clip).text
+
+
+class MicrophoneEars:
+    """The microphone. With a wake phrase, an idle assistant first waits for it; inside a guide the
+    commands are heard directly."""
+
+    def __init__(self, content: Content, wake: str | None = None, screen=None,
+                 microphone: Microphone | None = None, recognizer: Recognizer | None = None):
+        self.microphone = microphone or Microphone()
+        self.recognizer = recognizer or Recognizer(content)
+        self.wake = wake
+        self.awake = False
+        self.screen = screen
+
+    def listen(self, timeout: float | None, idle: bool = True) -> str | None:
+        clip = self.microphone.listen(timeout)
+        if clip is None:
+            return None
+        if self.wake and idle and not self.awake:
+            self.awake = self.recognizer.heard_wake(clip, self.wake)
+            if self.awake and self.screen is not None:
+                self.screen.notice("(listening)")
+            return None
+        self.awake = False
+        return self.recognizer.transcribe(clip).text
+
+    def close(self) -> None:
+        self.microphone.close()

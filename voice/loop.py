@@ -6,20 +6,19 @@ pause acts at once and the timer still fires on time.
 from __future__ import annotations
 
 import random
-import sys
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 from .clock import Clock, RealClock, VirtualClock
 from .content import Content
 from .dialogue import Assistant, Spoken
 from .speaker import PrintSpeaker, Speaker, SpeakerUnavailable, WavSpeaker, open_speaker
 from .store import FileStore
-from .understand import Understander
+from .understand import Understander, Understanding
 
 
 class Ears(Protocol):
-    def listen(self, timeout: float | None) -> str | None:
+    def listen(self, timeout: float | None, idle: bool = True) -> str | None:
         """What was said before `timeout` seconds ran out ("" when heard but not understood),
         or None at the timeout; raises EOFError when there is nothing more to hear."""
 
@@ -36,6 +35,8 @@ class Screen(Protocol):
     def countdown(self, title: str, step: int, seconds_left: float, paused: bool) -> None: ...
 
 
+# What the screen shows for speech that was heard but is not one of our sentences.
+NOT_OURS = "(not one of our sentences)"
 # How often the countdown on screen is refreshed while waiting for the next deadline.
 REFRESH_SECONDS = 1.0
 
@@ -53,14 +54,16 @@ def converse(assistant: Assistant, ears: Ears, understander: Understander, clock
         if refresh is not None and run is not None:
             timeout = refresh if timeout is None else min(timeout, refresh)
         try:
-            text = ears.listen(timeout)
+            text = ears.listen(timeout, idle=assistant.run is None)
         except EOFError:
             return
-        if text is not None:
+        if text:
             heard = understander.understand(text)
-            if text:
-                screen.heard(text, heard.intent)
+            screen.heard(text, heard.intent)
             assistant.hear(heard)
+        elif text == "" and assistant.run is None:  # inside a guide, stray speech (the TV) is ignored
+            screen.heard(NOT_OURS, None)
+            assistant.hear(Understanding(NOT_OURS, None))
         assistant.tick()
 
 
@@ -68,39 +71,36 @@ def run_live(args, content: Content) -> int:
     """`backcare` itself: choose ears and voice, falling back to typing and printing when devices fail."""
     from .cli_screen import TerminalScreen
 
-    screen = TerminalScreen()
+    screen: Screen = TerminalScreen()
+    if args.log:
+        screen = TranscriptScreen(screen, Path(args.log) / "transcript.txt")
     understander = Understander(content)
     clock: Clock = VirtualClock() if args.fast else RealClock()
     ears = _open_ears(args, content, clock, screen)
     speaker = _open_speaker(args, clock, screen)
-    on_spoken: Callable[[Spoken], None] = screen.spoken
-    if args.log:
-        on_spoken = _with_transcript(Path(args.log), screen)
     assistant = Assistant(content, speaker, clock, rng=random.Random(args.seed), store=FileStore(warn=screen.notice),
-                          on_spoken=on_spoken)
+                          on_spoken=screen.spoken)
     try:
         converse(assistant, ears, understander, clock, screen, refresh=None if args.fast else REFRESH_SECONDS)
     finally:
         speaker.close()
-        close = getattr(ears, "close", None)
-        if close:
-            close()
+        getattr(ears, "close", lambda: None)()
+        getattr(screen, "close", lambda: None)()
     return 0
 
 
 def _open_ears(args, content: Content, clock: Clock, screen: Screen) -> Ears:
-    from .listen import AudioFileEars, KeyboardEars, MicrophoneEars
     from .audio import AudioError
+    from .listen import AudioFileEars, KeyboardEars, MicrophoneEars
+    from .recognize import RecognizerError
 
     if args.text:
         return KeyboardEars()
+    if args.input_audio:
+        return AudioFileEars(Path(args.input_audio), content, clock, real_time=not args.fast)
     try:
-        if args.input_audio:
-            return AudioFileEars(Path(args.input_audio), content, clock, real_time=not args.fast)
         return MicrophoneEars(content, wake=args.wake, screen=screen)
-    except AudioError as err:
-        if args.input_audio:
-            raise SystemExit(f"backcare: {err}")
+    except (AudioError, RecognizerError) as err:
         screen.notice(f"backcare: {err}; type instead (Enter after each line).")
         return KeyboardEars()
 
@@ -109,30 +109,45 @@ def _open_speaker(args, clock: Clock, screen: Screen) -> Speaker:
     if args.fast:
         from .simulate import TimedSpeaker
 
-        return TimedSpeaker(clock)
-    if args.quiet:
-        return PrintSpeaker(stream=None)
-    try:
-        speaker = open_speaker()
-    except SpeakerUnavailable as err:
-        screen.notice(f"backcare: {err}; replies will be printed only.")
-        return PrintSpeaker(stream=None)
+        speaker: Speaker = TimedSpeaker(clock)
+    elif args.quiet:
+        speaker = PrintSpeaker(stream=None)
+    else:
+        try:
+            speaker = open_speaker()
+        except SpeakerUnavailable as err:
+            screen.notice(f"backcare: {err}; replies will be printed only.")
+            speaker = PrintSpeaker(stream=None)
     if args.log:
         return WavSpeaker(Path(args.log), rate=speaker.rate, then=speaker)
     return speaker
 
 
-def _with_transcript(directory: Path, screen: Screen) -> Callable[[Spoken], None]:
-    directory.mkdir(parents=True, exist_ok=True)
-    transcript = (directory / "transcript.txt").open("a", encoding="utf-8")
+class TranscriptScreen:
+    """--log: everything shown is also appended to a transcript file, flushed line by line."""
 
-    def spoken(line: Spoken) -> None:
-        screen.spoken(line)
-        transcript.write(f"{line.t:.1f}\tassistant\t{line.text}\n")
-        transcript.flush()
+    def __init__(self, screen: Screen, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.screen = screen
+        self.file = path.open("a", encoding="utf-8")
 
-    return spoken
+    def notice(self, message: str) -> None:
+        self.screen.notice(message)
 
+    def heard(self, text: str, intent: str | None) -> None:
+        self.screen.heard(text, intent)
+        self._write("user", text)
 
-def print_error(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    def spoken(self, line: Spoken) -> None:
+        self.screen.spoken(line)
+        self._write("assistant", line.text)
+
+    def countdown(self, title: str, step: int, seconds_left: float, paused: bool) -> None:
+        self.screen.countdown(title, step, seconds_left, paused)
+
+    def _write(self, who: str, text: str) -> None:
+        self.file.write(f"{who}\t{text}\n")
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()

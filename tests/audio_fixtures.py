@@ -1,0 +1,61 @@
+"""Test audio made at test time: espeak-ng voices writing WAV, numpy for silence and noise."""
+
+from __future__ import annotations
+
+import subprocess
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from voice.audio import SAMPLE_RATE, AudioClip, load_wav
+
+VOICES = ("en-us+m3", "en-us", "en+f3")
+
+
+def speak(text: str, directory: Path, voice: str = "en-us+m3", speed: int = 150) -> AudioClip:
+    """One utterance in espeak-ng's voice, as the recognizer receives it (16 kHz mono)."""
+    path = directory / f"tts-{abs(hash((text, voice, speed)))}.wav"
+    if not path.exists():
+        subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(path), text], check=True)
+    return load_wav(path)
+
+
+def with_noise(clip: AudioClip, snr_db: float, kind: str = "white", seed: int = 0, babble: np.ndarray | None = None) -> AudioClip:
+    """The clip with noise mixed in at `snr_db` (speech power over noise power)."""
+    rng = np.random.default_rng(seed)
+    speech = clip.samples().astype(np.float64)
+    if kind == "white":
+        noise = rng.standard_normal(len(speech))
+    elif kind == "pink":
+        spectrum = np.fft.rfft(rng.standard_normal(len(speech)))
+        spectrum /= np.sqrt(np.maximum(1, np.arange(len(spectrum))))
+        noise = np.fft.irfft(spectrum, n=len(speech))
+    elif kind == "babble":
+        noise = np.resize(babble, len(speech)).astype(np.float64)
+    else:
+        raise ValueError(kind)
+    power = np.mean(speech[np.abs(speech) > 100] ** 2) if np.any(np.abs(speech) > 100) else np.mean(speech ** 2)
+    noise *= np.sqrt(power / (10 ** (snr_db / 10)) / max(np.mean(noise ** 2), 1e-9))
+    return AudioClip(np.clip(speech + noise, -32768, 32767).astype("<i2").tobytes())
+
+
+def conversation(turns: list[tuple[float, AudioClip]], path: Path) -> Path:
+    """One WAV with each clip starting at its time in seconds, silence between."""
+    end = max(t + clip.seconds for t, clip in turns) + 1.0
+    out = np.zeros(int(end * SAMPLE_RATE), dtype=np.int16)
+    for t, clip in turns:
+        start = int(t * SAMPLE_RATE)
+        samples = clip.samples()
+        out[start: start + len(samples)] = samples
+    write_wav(path, out)
+    return path
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int = SAMPLE_RATE, channels: int = 1) -> Path:
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(channels)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(samples.astype("<i2").tobytes())
+    return path

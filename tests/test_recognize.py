@@ -1,0 +1,142 @@
+"""Speech in: the grammar compiled from the templates, recognition floors, rejection, audio files, the live
+loop fed from a recording."""
+
+from __future__ import annotations
+
+import json
+import wave
+
+import numpy as np
+import pytest
+
+from voice.audio import AudioError, load_wav, split_utterances
+from voice.cli import main
+from voice.grammar import compile_jsgf
+from voice.recognize import Recognizer, build_files
+
+from .audio_fixtures import conversation, speak, with_noise, write_wav
+
+IN_SCOPE = [
+    ("how much longer", "time_left"),
+    ("what can i do to relieve the pain", "ask_relief"),
+    ("next step", "next"),
+    ("i have a fever", "red_flag"),
+    ("why does my back hurt after sex", "ask_causes"),
+    ("make it twenty minutes", "guide_compress"),
+    ("can you coach us through the massage", "guide_massage"),
+    ("pause", "pause"),
+]
+OFF_TOPIC = [
+    "the weather will be sunny tomorrow",
+    "turn the lights off in the kitchen",
+    "i am going to the shop to buy some bread",
+    "the football match was exciting last night",
+]
+
+
+@pytest.fixture(scope="module")
+def recognizer(content, tmp_path_factory):
+    return Recognizer(content, tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="module")
+def voices(tmp_path_factory):
+    return tmp_path_factory.mktemp("voices")
+
+
+def test_grammar_covers_every_template_word(content):
+    jsgf, words = compile_jsgf(content.intents)
+    assert "public <utterance>" in jsgf and "<intent_guide_massage>" in jsgf
+    assert {"massage", "compress", "twenty", "fever"} <= words
+
+
+def test_grammar_is_cached_and_rebuilt_when_content_changes(content, tmp_path):
+    first = build_files(content, tmp_path)
+    stamp = first[0].stat().st_mtime_ns
+    assert build_files(content, tmp_path)[0].stat().st_mtime_ns == stamp
+    import dataclasses
+
+    changed = dataclasses.replace(content, fingerprint="0" * 16)
+    assert build_files(changed, tmp_path)[0] != first[0]
+
+
+def test_in_scope_speech_floor(recognizer, understander, voices):
+    right = sum(
+        understander.understand(recognizer.transcribe(speak(text, voices)).text).intent == intent
+        for text, intent in IN_SCOPE
+    )
+    assert right >= 5, right  # scripts/bench reports the full figure per voice and noise level
+
+
+def test_off_topic_speech_is_mostly_rejected(recognizer, understander, voices):
+    accepted = [text for text in OFF_TOPIC
+                if understander.understand(recognizer.transcribe(speak(text, voices)).text).intent is not None]
+    assert len(accepted) <= 2, accepted
+
+
+def test_noise_does_not_break_decoding(recognizer, voices):
+    clip = with_noise(speak("how much longer", voices), 20, "pink")
+    assert recognizer.transcribe(clip).text == "how much longer"
+
+
+def test_wav_of_any_common_format_is_accepted(voices, tmp_path):
+    clip = speak("stop", voices)
+    samples = clip.samples()
+    stereo_8k = np.repeat(samples[::2], 2)  # 8 kHz, both channels the same
+    path = write_wav(tmp_path / "stereo8k.wav", stereo_8k, rate=8000, channels=2)
+    loaded = load_wav(path)
+    assert abs(loaded.seconds - clip.seconds) < 0.01
+
+
+@pytest.mark.parametrize("payload,message", [
+    (b"", "not a readable WAV"),
+    (b"this is not audio at all", "not a readable WAV"),
+])
+def test_bad_audio_files_give_one_line(tmp_path, payload, message):
+    path = tmp_path / "bad.wav"
+    path.write_bytes(payload)
+    with pytest.raises(AudioError, match=message):
+        load_wav(path)
+
+
+def test_empty_and_truncated_wav(voices, tmp_path):
+    empty = write_wav(tmp_path / "empty.wav", np.zeros(0, dtype=np.int16))
+    with pytest.raises(AudioError, match="empty"):
+        load_wav(empty)
+    whole = write_wav(tmp_path / "whole.wav", speak("stop", voices).samples())
+    truncated = tmp_path / "truncated.wav"
+    truncated.write_bytes(whole.read_bytes()[:1001])  # header says more than there is, odd byte count
+    assert load_wav(truncated).seconds > 0
+
+
+def test_split_finds_each_utterance(voices, tmp_path):
+    texts = ["guide massage", "how much longer", "stop"]
+    path = conversation([(0.5 + 3 * i, speak(t, voices)) for i, t in enumerate(texts)], tmp_path / "three.wav")
+    parts = split_utterances(load_wav(path))
+    assert len(parts) == 3
+    assert [round(p.start) for p in parts] == [0, 3, 6]
+
+
+def test_understand_audio_cli(voices, tmp_path, capsys):
+    good = write_wav(tmp_path / "good.wav", speak("what can i do to relieve the pain", voices).samples())
+    bad = tmp_path / "bad.wav"
+    bad.write_text("nope")
+    assert main(["understand", "--audio", str(good), str(bad)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines[0]["file"] == str(good) and lines[0]["intent"] == "ask_relief"
+    assert lines[0]["transcript"].startswith("what can i do") and lines[0]["text"] == lines[0]["transcript"]
+    assert lines[1]["file"] == str(bad) and lines[1]["intent"] is None and "error" in lines[1]
+
+
+def test_live_loop_from_a_recording(voices, tmp_path, capsys, monkeypatch):
+    """One WAV: 'guide massage', then mid-pause 'how much longer', then 'stop', through --input-audio --fast."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    path = conversation([(0.5, speak("guide massage", voices, voice="en-us")),
+                         (45.0, speak("how much longer", voices)),
+                         (60.0, speak("stop", voices, voice="en-us"))], tmp_path / "session.wav")
+    assert main(["--input-audio", str(path), "--fast", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "Step one" in out
+    assert "seconds left in this step" in out
+    assert "stopped the back massage" in out
+    assert out.index("Step one") < out.index("seconds left") < out.index("stopped")

@@ -1,0 +1,150 @@
+"""Audio in: WAV files of any common format, cutting a recording into utterances, and the microphone.
+
+Everything becomes 16 kHz mono 16-bit, the format the recognizer's model expects. A bad file or a
+missing microphone raises AudioError with one line for the user.
+"""
+
+from __future__ import annotations
+
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SAMPLE_RATE = 16000
+
+
+class AudioError(Exception):
+    """One line for the user: what is wrong with the audio or the device."""
+
+
+@dataclass(frozen=True)
+class AudioClip:
+    pcm: bytes  # 16-bit little-endian mono at SAMPLE_RATE
+    start: float = 0.0  # seconds into the recording it was cut from
+
+    @property
+    def seconds(self) -> float:
+        return len(self.pcm) / 2 / SAMPLE_RATE
+
+    def samples(self) -> np.ndarray:
+        return np.frombuffer(self.pcm, dtype="<i2")
+
+
+@dataclass(frozen=True)
+class Endpointing:
+    """When an utterance starts and ends. Defaults measured on synthetic speech with noise (scripts/bench):
+    a person lying down speaks softly and pauses, so the end needs a generous silence."""
+
+    end_silence: float = 0.7  # seconds of quiet that end an utterance
+    energy_threshold: float = 300.0  # RMS on the 16-bit scale below which a frame is quiet
+    dynamic_energy: bool = True  # follow the room's noise level
+    calibration: float = 0.5  # seconds of room noise measured at start
+    min_speech: float = 0.25  # shorter bursts are clicks, not words
+
+
+def load_wav(path: Path | str) -> AudioClip:
+    path = Path(path)
+    try:
+        with wave.open(str(path), "rb") as wav:
+            channels, width, rate, count = wav.getnchannels(), wav.getsampwidth(), wav.getframerate(), wav.getnframes()
+            frames = wav.readframes(count)
+    except FileNotFoundError:
+        raise AudioError(f"{path}: no such file") from None
+    except (wave.Error, EOFError, OSError) as err:
+        raise AudioError(f"{path}: not a readable WAV file ({err})") from None
+    if width not in (1, 2, 3, 4) or channels < 1 or rate < 4000:
+        raise AudioError(f"{path}: unsupported WAV format ({channels} channels, {8 * width}-bit, {rate} Hz)")
+    usable = len(frames) - len(frames) % (width * channels)
+    if usable == 0:
+        raise AudioError(f"{path}: the recording is empty")
+    return AudioClip(to_pcm16(frames[:usable], channels, width, rate))
+
+
+def to_pcm16(frames: bytes, channels: int, width: int, rate: int) -> bytes:
+    """Any PCM (8-32 bit, any channels, any rate) as 16 kHz mono 16-bit."""
+    if width == 1:
+        data = (np.frombuffer(frames, dtype=np.uint8).astype(np.float32) - 128) * 256
+    elif width == 3:
+        raw = np.frombuffer(frames, dtype=np.uint8).reshape(-1, 3)
+        data = (raw[:, 0].astype(np.int32) | raw[:, 1].astype(np.int32) << 8 | raw[:, 2].astype(np.int8).astype(np.int32) << 16)
+        data = data.astype(np.float32) / 256
+    else:
+        data = np.frombuffer(frames, dtype="<i2" if width == 2 else "<i4").astype(np.float32)
+        if width == 4:
+            data /= 65536
+    data = data.reshape(-1, channels).mean(axis=1)
+    if rate != SAMPLE_RATE:
+        positions = np.arange(0, len(data) * SAMPLE_RATE / rate) * rate / SAMPLE_RATE
+        data = np.interp(positions, np.arange(len(data)), data)
+    return np.clip(data, -32768, 32767).astype("<i2").tobytes()
+
+
+FRAME_SECONDS = 0.03
+
+
+def split_utterances(clip: AudioClip, settings: Endpointing = Endpointing()) -> list[AudioClip]:
+    """Cut a recording with several utterances separated by silence into one clip per utterance."""
+    samples = clip.samples().astype(np.float32)
+    frame = int(FRAME_SECONDS * SAMPLE_RATE)
+    count = len(samples) // frame
+    if count == 0:
+        return []
+    rms = np.sqrt(np.mean(samples[: count * frame].reshape(count, frame) ** 2, axis=1))
+    threshold = settings.energy_threshold
+    if settings.dynamic_energy:
+        noise = np.percentile(rms, 10)
+        threshold = max(threshold, noise * 3.0)
+    loud = rms > threshold
+    utterances = []
+    gap_frames = int(settings.end_silence / FRAME_SECONDS)
+    start = None
+    quiet = 0
+    for i, is_loud in enumerate(np.append(loud, [False] * (gap_frames + 1))):
+        if is_loud:
+            start = i if start is None else start
+            quiet = 0
+        elif start is not None:
+            quiet += 1
+            if quiet > gap_frames:
+                end = i - quiet + 1
+                if (end - start) * FRAME_SECONDS >= settings.min_speech:
+                    lo = max(0, start - 5) * frame  # keep a little lead-in and tail: decoders need it
+                    hi = min(count, end + 5) * frame
+                    utterances.append(AudioClip(clip.pcm[lo * 2: hi * 2], clip.start + lo / SAMPLE_RATE))
+                start = None
+    return utterances
+
+
+class Microphone:
+    """The microphone through SpeechRecognition (PyAudio), with our endpointing settings."""
+
+    def __init__(self, settings: Endpointing = Endpointing()):
+        try:
+            import speech_recognition as sr
+
+            self.sr = sr
+            self.source = sr.Microphone(sample_rate=SAMPLE_RATE)
+            self.recognizer = sr.Recognizer()
+            self.recognizer.pause_threshold = settings.end_silence
+            self.recognizer.non_speaking_duration = min(settings.end_silence, 0.5)
+            self.recognizer.energy_threshold = settings.energy_threshold
+            self.recognizer.dynamic_energy_threshold = settings.dynamic_energy
+            self.stream = self.source.__enter__()
+            self.recognizer.adjust_for_ambient_noise(self.stream, duration=settings.calibration)
+        except (ImportError, AttributeError) as err:
+            raise AudioError(f"no microphone: PyAudio is not installed ({err})") from None
+        except Exception as err:  # PyAudio raises OSError or its own errors for a missing device
+            raise AudioError(f"no microphone found ({type(err).__name__}: {err})") from None
+
+    def listen(self, timeout: float | None) -> AudioClip | None:
+        """The next utterance, or None if nobody started speaking within `timeout` seconds."""
+        try:
+            audio = self.recognizer.listen(self.stream, timeout=timeout, phrase_time_limit=15)
+        except self.sr.WaitTimeoutError:
+            return None
+        return AudioClip(audio.get_raw_data(convert_rate=SAMPLE_RATE, convert_width=2))
+
+    def close(self) -> None:
+        self.source.__exit__(None, None, None)

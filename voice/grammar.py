@@ -1,0 +1,104 @@
+"""The recognizer's language, compiled from the same hassil templates the text understanding uses.
+
+The templates become one JSGF grammar (alternatives, optional words, lists and expansion rules map
+one to one onto JSGF), so PocketSphinx can only hear sentences we can understand. Words the
+pronouncing dictionary lacks are reported by `backcare validate`-style messages, never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from hassil import Intents, RangeSlotList, TextSlotList
+from hassil.expression import Alternative, Expression, ListReference, Permutation, RuleReference, Sequence, TextChunk
+from hassil.numbers import get_rbnf_engine
+
+from .content import INTENT_NAMES, OUT_OF_SCOPE
+
+
+def words_of(text: str) -> list[str]:
+    """Template text as the recognizer spells words: lower case, apostrophes kept, no punctuation."""
+    return re.findall(r"[a-z0-9']+", text.lower().replace("\u2019", "'"))
+
+
+def _rule_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", name)
+
+
+class JsgfWriter:
+    def __init__(self, intents: Intents):
+        self.intents = intents
+        self.rules: dict[str, str] = {}
+        self.words: set[str] = set()
+
+    def expression(self, exp: Expression) -> str:
+        if isinstance(exp, TextChunk):
+            words = words_of(exp.text)
+            self.words.update(words)
+            return " ".join(words)
+        if isinstance(exp, ListReference):
+            self.slot_list(exp.list_name)
+            return f"<list_{_rule_name(exp.list_name)}>"
+        if isinstance(exp, RuleReference):
+            self.expansion_rule(exp.rule_name)
+            return f"<rule_{_rule_name(exp.rule_name)}>"
+        if isinstance(exp, Alternative):
+            options = [self.expression(item) for item in exp.items]
+            non_empty = [o for o in options if o.strip()]
+            if not non_empty:
+                return ""
+            body = "( " + " | ".join(non_empty) + " )"
+            return f"[ {body} ]" if exp.is_optional or len(non_empty) < len(options) else body
+        if isinstance(exp, Permutation):
+            raise ValueError("permutations are not supported in spoken templates")
+        if isinstance(exp, Sequence):
+            return " ".join(part for part in (self.expression(item) for item in exp.items) if part.strip())
+        raise ValueError(f"unexpected template part {exp!r}")
+
+    def slot_list(self, name: str) -> None:
+        rule = f"list_{_rule_name(name)}"
+        if rule in self.rules:
+            return
+        self.rules[rule] = ""  # placeholder against recursion
+        slot_list = self.intents.slot_lists[name]
+        if isinstance(slot_list, TextSlotList):
+            options = [self.expression(value.text_in) for value in slot_list.values]
+        elif isinstance(slot_list, RangeSlotList):
+            engine = get_rbnf_engine(self.intents.language)
+            options = []
+            for n in range(slot_list.start, slot_list.stop + 1, slot_list.step):
+                for spoken in set(engine.format_number(n).text_by_ruleset.values()):
+                    words = words_of(spoken.replace("-", " "))
+                    self.words.update(words)
+                    options.append(" ".join(words))
+            options = sorted(set(options))
+        else:
+            raise ValueError(f"list {name!r} cannot be spoken")
+        self.rules[rule] = "( " + " | ".join(o for o in options if o.strip()) + " )"
+
+    def expansion_rule(self, name: str) -> None:
+        rule = f"rule_{_rule_name(name)}"
+        if rule in self.rules:
+            return
+        self.rules[rule] = ""
+        self.rules[rule] = self.expression(self.intents.expansion_rules[name].expression)
+
+    def grammar(self) -> str:
+        intents = []
+        for name in list(INTENT_NAMES) + [OUT_OF_SCOPE]:
+            intent = self.intents.intents.get(name)
+            if intent is None:
+                continue
+            sentences = [self.expression(s.expression) for data in intent.data for s in data.sentences]
+            self.rules[f"intent_{name}"] = "( " + " | ".join(s for s in sentences if s.strip()) + " )"
+            intents.append(f"<intent_{name}>")
+        lines = ["#JSGF V1.0;", "grammar backcare;", "public <utterance> = " + " | ".join(intents) + ";"]
+        lines += [f"<{name}> = {body};" for name, body in self.rules.items()]
+        return "\n".join(lines) + "\n"
+
+
+def compile_jsgf(intents: Intents) -> tuple[str, set[str]]:
+    """The JSGF text of every template, and the words it uses."""
+    writer = JsgfWriter(intents)
+    text = writer.grammar()
+    return text, writer.words
