@@ -15,8 +15,8 @@ class TerminalScreen:
     and only on a terminal (piped output stays one clean line per event)."""
 
     def __init__(self, out=None, err=None):
-        self.out = Console(file=out or sys.stdout, highlight=False)
-        self.err = Console(file=err or sys.stderr, highlight=False)
+        self.out = Console(file=out or sys.stdout, highlight=False, soft_wrap=True)
+        self.err = Console(file=err or sys.stderr, highlight=False, soft_wrap=True)
         self.live_line = False
 
     def _end_countdown(self) -> None:

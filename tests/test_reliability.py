@@ -1,0 +1,192 @@
+"""Reliability, safety and privacy: failing devices fall back, Ctrl-C loses nothing, red flags always win,
+only content is ever said, and nothing touches the network or the disk unless asked."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import socket
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from voice import loop
+from voice.audio import AudioError
+from voice.cli import main
+from voice.speaker import SpeakerUnavailable
+from voice.store import Bookmark, FileStore, Memory
+
+from .audio_fixtures import conversation, speak
+from .conftest import Harness
+from .test_understand import load_dev_set
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """The user's data and cache directories, inside the test's own folder."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path
+
+
+def typed(monkeypatch, text: str) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+def test_text_loop_runs_with_sockets_blocked(home, monkeypatch, capsys, no_network):
+    typed(monkeypatch, "why does my back hurt after sex\nguide massage\nhow much longer\nstop\ngoodbye\n")
+    assert main(["--text", "--quiet", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "Step one" in out and "stopped the back massage" in out and "Goodbye" in out
+
+
+def test_audio_loop_runs_with_sockets_blocked(home, tmp_path, capsys, monkeypatch):
+    path = conversation([(0.5, speak("guide massage", tmp_path, voice="en-us")),
+                         (40.0, speak("stop", tmp_path, voice="en-us"))], tmp_path / "s.wav")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    assert main(["--input-audio", str(path), "--fast"]) == 0
+    assert "Step one" in capsys.readouterr().out
+
+
+def test_nothing_is_written_unless_asked(home, monkeypatch, capsys):
+    typed(monkeypatch, "guide massage\nstop\ngoodbye\n")
+    assert main(["--text", "--quiet"]) == 0
+    written = [p for p in home.rglob("*") if p.is_file()]
+    assert [p.name for p in written] == ["state.json"]  # the first-start note and bookmark only
+    assert json.loads(written[0].read_text()) == {"disclaimer_given": True, "bookmark": None}
+
+
+def test_log_keeps_transcript_and_audio(home, monkeypatch, capsys):
+    typed(monkeypatch, "what helps\ngoodbye\n")
+    assert main(["--text", "--quiet", "--log", str(home / "log")]) == 0
+    transcript = (home / "log" / "transcript.txt").read_text()
+    assert "user\twhat helps" in transcript and "assistant\t" in transcript
+    assert len(list((home / "log").glob("*.wav"))) >= 3
+
+
+def test_no_microphone_falls_back_to_typing(home, monkeypatch, capsys):
+    def no_mic(*args, **kwargs):
+        raise AudioError("no microphone found (OSError: no default input device)")
+
+    monkeypatch.setattr("voice.listen.Microphone", no_mic)
+    typed(monkeypatch, "goodbye\n")
+    assert main(["--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "no microphone found" in captured.err and "type instead" in captured.err
+    assert len(captured.err.strip().splitlines()) == 1
+    assert "Goodbye" in captured.out or "Take care" in captured.out
+
+
+def test_no_speaker_falls_back_to_printing(home, monkeypatch, capsys):
+    def no_voice(*args, **kwargs):
+        raise SpeakerUnavailable("no audio output (aplay: audio open error)")
+
+    monkeypatch.setattr(loop, "open_speaker", no_voice)
+    typed(monkeypatch, "goodbye\n")
+    assert main(["--text"]) == 0
+    captured = capsys.readouterr()
+    assert "no audio output" in captured.err and "printed only" in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_bad_recording_is_one_line(home, tmp_path, capsys):
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio")
+    assert main(["--input-audio", str(bad), "--fast"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a readable WAV" in err[0]
+
+
+def test_ctrl_c_mid_guide_is_clean_and_the_guide_is_offered_again(home, monkeypatch, capsys):
+    lines = iter(["guide massage", "next", "next"])
+
+    def listen(self, timeout, idle=True):
+        try:
+            return next(lines)
+        except StopIteration:
+            raise KeyboardInterrupt from None
+
+    monkeypatch.setattr("voice.listen.KeyboardEars.listen", listen)
+    assert main(["--text", "--quiet"]) == 130
+    assert "stopped" in capsys.readouterr().err
+    assert FileStore().load().bookmark == Bookmark("massage", 3, None)
+    typed(monkeypatch, "")
+    monkeypatch.undo()
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    typed(monkeypatch, "yes\n")
+    assert main(["--text", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "step 3 of the back massage" in out and "Step three" in out
+
+
+def test_corrupt_state_file_is_a_fresh_start(home, monkeypatch, capsys):
+    state = FileStore().path
+    state.parent.mkdir(parents=True)
+    state.write_text("{not json")
+    assert FileStore(warn=print).load() == Memory()
+    assert "unreadable state file" in capsys.readouterr().out
+
+
+def test_every_warning_symptom_in_the_dev_set_gets_the_warning_mid_guide(content, understander):
+    warnings = {text for answer in content.answers if answer.intent == "red_flag" for text in answer.texts}
+    symptoms = [text for intent, _, text in load_dev_set() if intent == "red_flag"]
+    assert len(symptoms) >= 40
+    for text in symptoms:
+        harness = Harness(content, understander)
+        harness.say("guide massage")
+        harness.wait(30)
+        reply = harness.say(text)
+        assert reply and reply[0].text in warnings, text
+        assert harness.assistant.run is None
+
+
+def content_patterns(content) -> list[re.Pattern]:
+    """Everything the content lets the assistant say; placeholders match any word or number."""
+    texts = [t for a in content.answers for t in a.texts]
+    texts += [t for g in content.guides for t in (*g.intro, *g.outro, *(s.text for s in g.steps),
+                                                  *(c.text for s in g.steps for c in s.cues))]
+    texts += [t for field in content.lines.__dataclass_fields__ for t in getattr(content.lines, field)]
+    offers = [t for ts in content.offers.values() for t in ts]
+    pieces = [re.sub(r"\\\{\w+\\\}", r"[\\w .-]+", re.escape(t)) for t in texts]
+    offer = "|".join(re.escape(t) for t in offers)
+    return [re.compile(rf"(?:{p})(?: (?:{offer}))?") for p in pieces]
+
+
+def test_the_assistant_only_ever_says_content(content, understander):
+    from .test_soak import soak
+
+    patterns = content_patterns(content)
+    harness = soak(content, understander, 400, seed=11)
+    said = {line.text for line in harness.spoken}
+    strays = [text for text in said if not any(p.fullmatch(text) for p in patterns)]
+    assert strays == []
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.floats(-10, 5000, allow_nan=False), st.text(max_size=200)), max_size=12),
+       st.text(max_size=300))
+def test_simulate_accepts_anything(content, understander, turns, junk):
+    from voice.simulate import parse_script, simulate
+
+    script = [f"{t}\t{text}" for t, text in turns] + [junk]
+    events = list(simulate(content, understander, parse_script(script)))
+    times = [e["t"] for e in events]
+    assert times == sorted(times)
