@@ -45,7 +45,8 @@ class Harness:
         """Let virtual time pass, firing cues and steps as the live loop would."""
         before = len(self.spoken)
         until = self.clock.now() + seconds
-        while (deadline := self.assistant.next_deadline()) is not None and deadline <= until:
+        # Like the live loop, anything that fell due while the assistant was speaking fires at once.
+        while (deadline := self.assistant.next_deadline()) is not None and deadline <= max(until, self.clock.now()):
             self.clock.advance_to(deadline)
             self.assistant.tick()
         self.clock.advance_to(until)

@@ -133,10 +133,34 @@ def test_live_loop_from_a_recording(voices, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     path = conversation([(0.5, speak("guide massage", voices, voice="en-us")),
                          (45.0, speak("how much longer", voices)),
-                         (60.0, speak("stop", voices, voice="en-us"))], tmp_path / "session.wav")
+                         (60.0, speak("stop the massage", voices))], tmp_path / "session.wav")
     assert main(["--input-audio", str(path), "--fast", "--seed", "1"]) == 0
     out = capsys.readouterr().out
     assert "Step one" in out
     assert "seconds left in this step" in out
     assert "stopped the back massage" in out
     assert out.index("Step one") < out.index("seconds left") < out.index("stopped")
+
+
+class FakeMicrophone:
+    def __init__(self, clips):
+        self.clips = list(clips)
+
+    def listen(self, timeout):
+        return self.clips.pop(0) if self.clips else None
+
+    def close(self):
+        pass
+
+
+def test_wake_phrase_gates_the_idle_assistant(content, voices, tmp_path):
+    from voice.listen import MicrophoneEars
+
+    said = ["what can i do to relieve the pain", "hey coach", "guide massage", "how much longer"]
+    mic = FakeMicrophone([speak(text, voices, voice="en-us") for text in said])
+    ears = MicrophoneEars(content, wake="hey coach", microphone=mic,
+                          recognizer=Recognizer(content, tmp_path, wake="hey coach"))
+    assert ears.listen(1.0, idle=True) is None  # no wake phrase yet: ignored
+    assert ears.listen(1.0, idle=True) is None and ears.awake  # the wake phrase itself
+    assert ears.listen(1.0, idle=True) == "guide massage"
+    assert ears.listen(1.0, idle=False) == "how much longer"  # inside a guide no wake phrase is needed

@@ -35,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--input-audio", metavar="FILE.wav", help="listen to a recording instead of the microphone")
     parser.add_argument("--fast", action="store_true", help="with --input-audio: as fast as possible, on a virtual clock")
     parser.add_argument("--wake", metavar="PHRASE", help='wake phrase needed when idle, e.g. "hey coach"')
+    parser.add_argument("--end-silence", type=float, metavar="SECONDS",
+                        help="quiet that ends an utterance (default 0.7; more for slow speakers)")
+    parser.add_argument("--energy-threshold", type=float, metavar="RMS",
+                        help="loudness that counts as speech before calibration (default 300)")
     parser.add_argument("--log", metavar="DIR", help="keep a transcript and the assistant's audio in DIR (off by default)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 

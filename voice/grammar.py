@@ -83,7 +83,7 @@ class JsgfWriter:
         self.rules[rule] = ""
         self.rules[rule] = self.expression(self.intents.expansion_rules[name].expression)
 
-    def grammar(self) -> str:
+    def grammar(self, extra: list[str]) -> str:
         intents = []
         for name in list(INTENT_NAMES) + [OUT_OF_SCOPE]:
             intent = self.intents.intents.get(name)
@@ -92,13 +92,17 @@ class JsgfWriter:
             sentences = [self.expression(s.expression) for data in intent.data for s in data.sentences]
             self.rules[f"intent_{name}"] = "( " + " | ".join(s for s in sentences if s.strip()) + " )"
             intents.append(f"<intent_{name}>")
+        if extra:  # the wake phrase: heard like a sentence, then recognised by its exact text
+            self.words.update(w for sentence in extra for w in sentence.split())
+            self.rules["extra"] = "( " + " | ".join(extra) + " )"
+            intents.append("<extra>")
         lines = ["#JSGF V1.0;", "grammar backcare;", "public <utterance> = " + " | ".join(intents) + ";"]
         lines += [f"<{name}> = {body};" for name, body in self.rules.items()]
         return "\n".join(lines) + "\n"
 
 
-def compile_jsgf(intents: Intents) -> tuple[str, set[str]]:
-    """The JSGF text of every template, and the words it uses."""
+def compile_jsgf(intents: Intents, extra: list[str] = ()) -> tuple[str, set[str]]:
+    """The JSGF text of every template (plus `extra` sentences such as a wake phrase), and its words."""
     writer = JsgfWriter(intents)
-    text = writer.grammar()
+    text = writer.grammar(list(extra))
     return text, writer.words

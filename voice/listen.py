@@ -12,9 +12,10 @@ import sys
 import threading
 from pathlib import Path
 
-from .audio import Microphone, load_wav, split_utterances
+from .audio import Endpointing, Microphone, load_wav, split_utterances
 from .clock import Clock
 from .content import Content
+from .grammar import words_of
 from .recognize import Recognizer
 
 
@@ -47,14 +48,13 @@ class KeyboardEars:
 
 class AudioFileEars:
     """A recording with several utterances separated by silence, heard through the same recognizer as
-    the microphone, in real time or, with a virtual clock, as fast as possible."""
+    the microphone: in real time with the real clock, as fast as possible with a virtual one."""
 
-    def __init__(self, path: Path, content: Content, clock: Clock, real_time: bool = True,
-                 recognizer: Recognizer | None = None):
-        self.utterances = split_utterances(load_wav(path))
+    def __init__(self, path: Path, content: Content, clock: Clock, recognizer: Recognizer | None = None,
+                 settings: Endpointing = Endpointing()):
+        self.utterances = split_utterances(load_wav(path), settings)
         self.recognizer = recognizer or Recognizer(content)
         self.clock = clock
-        self.real_time = real_time
         self.started = clock.now()
 
     def listen(self, timeout: float | None, idle: bool = True) -> str | None:
@@ -75,10 +75,10 @@ class MicrophoneEars:
     """The microphone. With a wake phrase, an idle assistant first waits for it; inside a guide the
     commands are heard directly."""
 
-    def __init__(self, content: Content, wake: str | None = None, screen=None,
+    def __init__(self, content: Content, wake: str | None = None, screen=None, settings: Endpointing = Endpointing(),
                  microphone: Microphone | None = None, recognizer: Recognizer | None = None):
-        self.microphone = microphone or Microphone()
-        self.recognizer = recognizer or Recognizer(content)
+        self.recognizer = recognizer or Recognizer(content, wake=wake)
+        self.microphone = microphone or Microphone(settings)
         self.wake = wake
         self.awake = False
         self.screen = screen
@@ -87,13 +87,14 @@ class MicrophoneEars:
         clip = self.microphone.listen(timeout)
         if clip is None:
             return None
+        transcript = self.recognizer.transcribe(clip)
         if self.wake and idle and not self.awake:
-            self.awake = self.recognizer.heard_wake(clip, self.wake)
+            self.awake = transcript.raw == " ".join(words_of(self.wake))
             if self.awake and self.screen is not None:
                 self.screen.notice("(listening)")
             return None
         self.awake = False
-        return self.recognizer.transcribe(clip).text
+        return transcript.text
 
     def close(self) -> None:
         self.microphone.close()

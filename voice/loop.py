@@ -5,10 +5,13 @@ pause acts at once and the timer still fires on time.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from pathlib import Path
 from typing import Protocol
 
+from .audio import Endpointing
+from .cli import UsageError
 from .clock import Clock, RealClock, VirtualClock
 from .content import Content
 from .dialogue import Assistant, Spoken
@@ -94,15 +97,30 @@ def _open_ears(args, content: Content, clock: Clock, screen: Screen) -> Ears:
     from .listen import AudioFileEars, KeyboardEars, MicrophoneEars
     from .recognize import RecognizerError
 
+    settings = endpointing(args)
     if args.text:
         return KeyboardEars()
     if args.input_audio:
-        return AudioFileEars(Path(args.input_audio), content, clock, real_time=not args.fast)
+        return AudioFileEars(Path(args.input_audio), content, clock, settings=settings)
     try:
-        return MicrophoneEars(content, wake=args.wake, screen=screen)
+        return MicrophoneEars(content, wake=args.wake, screen=screen, settings=settings)
     except (AudioError, RecognizerError) as err:
         screen.notice(f"backcare: {err}; type instead (Enter after each line).")
         return KeyboardEars()
+
+
+def endpointing(args) -> Endpointing:
+    """The defaults, with what the command line changed; out-of-range values are refused in one line."""
+    settings = Endpointing()
+    if args.end_silence is not None:
+        if not 0.2 <= args.end_silence <= 5:
+            raise UsageError("backcare: --end-silence must be from 0.2 to 5 seconds")
+        settings = dataclasses.replace(settings, end_silence=args.end_silence)
+    if args.energy_threshold is not None:
+        if not 10 <= args.energy_threshold <= 10000:
+            raise UsageError("backcare: --energy-threshold must be from 10 to 10000")
+        settings = dataclasses.replace(settings, energy_threshold=args.energy_threshold)
+    return settings
 
 
 def _open_speaker(args, clock: Clock, screen: Screen) -> Speaker:

@@ -19,10 +19,13 @@ import platformdirs
 
 from .audio import AudioClip, AudioError, load_wav
 from .content import OUT_OF_SCOPE, Content
-from .grammar import compile_jsgf
+from .grammar import compile_jsgf, words_of
 
 # Beams narrower than PocketSphinx's defaults: the grammar is small, and latency matters more.
-DECODER_OPTIONS = {"beam": 1e-30, "wbeam": 1e-20, "pbeam": 1e-30, "maxhmmpf": 3000}
+# cmninit: the cepstral mean the live normalisation starts from, measured after a few utterances
+# (the default start value garbles the first utterance or two of a session).
+DECODER_OPTIONS = {"beam": 1e-30, "wbeam": 1e-20, "pbeam": 1e-30, "maxhmmpf": 3000,
+                   "cmninit": "57.6,5.1,-6.5,18.7,-19.5,3.5,-0.5,-19.4,-0.9,-6.1,8.8,-0.9,-4.1"}
 # Audio is fed to the decoder in chunks of this many seconds, as a microphone delivers it.
 CHUNK_SECONDS = 0.1
 
@@ -52,16 +55,18 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def build_files(content: Content, directory: Path | None = None) -> tuple[Path, Path]:
-    """The grammar and dictionary for this content, reused while the content is unchanged."""
+def build_files(content: Content, directory: Path | None = None, wake: str | None = None) -> tuple[Path, Path]:
+    """The grammar and dictionary for this content (and wake phrase), reused while they are unchanged."""
     from pocketsphinx import get_model_path
 
-    directory = (directory or cache_dir()) / f"grammar-{content.fingerprint}"
+    key = content.fingerprint + (hashlib.sha1(wake.lower().encode()).hexdigest()[:8] if wake else "")
+    directory = (directory or cache_dir()) / f"grammar-{key}"
     grammar, dictionary = directory / "backcare.jsgf", directory / "backcare.dict"
     if grammar.exists() and dictionary.exists():
         return grammar, dictionary
     directory.mkdir(parents=True, exist_ok=True)
-    jsgf, words = compile_jsgf(content.intents)
+    wake_words = set(words_of(wake)) if wake else set()
+    jsgf, words = compile_jsgf(content.intents, extra=[" ".join(words_of(wake))] if wake else [])
     full = Path(get_model_path()) / "en-us" / "cmudict-en-us.dict"
     known = {}
     with open(full, encoding="utf-8") as source:
@@ -78,6 +83,8 @@ def build_files(content: Content, directory: Path | None = None) -> tuple[Path, 
             continue
         lines.append(f"{word} {phones}")
     missing = sorted(words - have - set(content.pronunciations))
+    if set(missing) & wake_words:
+        raise RecognizerError(f"the wake phrase has words the recognizer cannot say: {', '.join(sorted(set(missing) & wake_words))}")
     if missing:
         raise RecognizerError("these template words need a pronunciation in intents.yaml: " + ", ".join(missing))
     _write_atomic(dictionary, "\n".join(lines) + "\n")
@@ -88,11 +95,11 @@ def build_files(content: Content, directory: Path | None = None) -> tuple[Path, 
 class Recognizer:
     """One warm decoder for the whole session."""
 
-    def __init__(self, content: Content, directory: Path | None = None):
+    def __init__(self, content: Content, directory: Path | None = None, wake: str | None = None):
         from pocketsphinx import Decoder
 
         self.content = content
-        grammar, dictionary = build_files(content, directory)
+        grammar, dictionary = build_files(content, directory, wake)
         try:
             self.decoder = Decoder(jsgf=str(grammar), dict=str(dictionary), logfn=os.devnull, **DECODER_OPTIONS)
         except RuntimeError as err:
@@ -124,23 +131,6 @@ class Recognizer:
 
         result = recognize(text, self.content.intents, language=self.content.intents.language)
         return result is None or result.intent.name == OUT_OF_SCOPE
-
-    def heard_wake(self, clip: AudioClip, phrase: str) -> bool:
-        """Keyword spotting for the wake phrase, on its own search so the grammar stays untouched."""
-        name = "wake-" + hashlib.sha1(phrase.encode()).hexdigest()[:8]
-        try:
-            self.decoder.activate_search(name)
-        except KeyError:
-            self.decoder.add_keyphrase(name, phrase.lower())
-            self.decoder.activate_search(name)
-        try:
-            self.decoder.start_utt()
-            self.decoder.process_raw(clip.pcm, False, True)
-            self.decoder.end_utt()
-            return self.decoder.hyp() is not None
-        finally:
-            self.decoder.activate_search(self.grammar_search)
-
 
 def understand_audio_files(content: Content, understander, paths: list[str]):
     """`backcare understand --audio`: one JSON-able dict per file, in order; a bad file gets an error field."""

@@ -87,7 +87,7 @@ def simulate(content: Content, understander: Understander, turns: list[Turn], se
 
 
 def _run_until(assistant: Assistant, clock: VirtualClock, moment: float) -> None:
-    """Let the guide's timers fire up to `moment`."""
-    while (deadline := assistant.next_deadline()) is not None and deadline <= moment:
+    """Let the guide's timers fire up to `moment`, and any that fell due while the assistant spoke."""
+    while (deadline := assistant.next_deadline()) is not None and deadline <= max(moment, clock.now()):
         clock.advance_to(deadline)
         assistant.tick()
