@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
-import json
 import os
 import platform
 import random
@@ -29,14 +28,14 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from voice.clock import RealClock, VirtualClock  # noqa: E402
+from voice.clock import RealClock  # noqa: E402
 from voice.content import Content, Cue, load_content  # noqa: E402
 from voice.dialogue import Assistant  # noqa: E402
-from voice.simulate import TimedSpeaker, parse_script, simulate  # noqa: E402
+from voice.simulate import parse_script, simulate  # noqa: E402
 from voice.store import MemoryStore  # noqa: E402
 from voice.understand import Understander, Understanding  # noqa: E402
+from tests.test_understand import load_dev_set  # noqa: E402
 
-DEV_SET = ROOT / "tests" / "data" / "dev_set.tsv"
 DOCS = ROOT / "docs"
 console = Console()
 
@@ -52,15 +51,6 @@ class Section:
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
-
-
-def load_dev_set() -> list[tuple[str | None, dict, str]]:
-    rows = []
-    for line in DEV_SET.read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            intent, slots, text = line.split("\t")
-            rows.append((None if intent == "-" else intent, json.loads(slots), text))
-    return rows
 
 
 def bench_text(content: Content, understander: Understander, repeats: int) -> tuple[list[Section], dict]:
@@ -282,7 +272,7 @@ def main() -> int:
         ("text understanding", lambda: bench_text(content, understander, repeats)),
         ("cold start", lambda: bench_cold_start(3 if args.quick else 5)),
         ("simulation", lambda: bench_simulate(content, understander, repeats * 3)),
-        ("guide drift", lambda: bench_drift(content, args.time_scale)),
+        ("guide drift", lambda: bench_drift(content, args.time_scale / 5 if args.quick else args.time_scale)),
         ("soak", lambda: bench_soak(content, understander, 500 if args.quick else 5000)),
         ("live memory", bench_live_memory),
         ("audio", lambda: bench_audio(content, understander, quick=args.quick, docs=DOCS)),

@@ -4,7 +4,6 @@ loop fed from a recording."""
 from __future__ import annotations
 
 import json
-import wave
 
 import numpy as np
 import pytest

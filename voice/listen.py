@@ -30,7 +30,8 @@ class KeyboardEars:
     def _read(self, stream) -> None:
         try:
             for line in stream:
-                self.lines.put(line.rstrip("\r\n"))
+                if line.strip():  # an empty Enter is not a turn
+                    self.lines.put(line.rstrip("\r\n"))
         except (OSError, ValueError):  # stdin closed or not readable: same as the end of input
             pass
         self.lines.put(None)

@@ -22,9 +22,10 @@ from .content import OUT_OF_SCOPE, Content
 from .grammar import compile_jsgf, words_of
 
 # Beams narrower than PocketSphinx's defaults: the grammar is small, and latency matters more.
+# dither: pure digital silence (as in files) otherwise gives log(0) features; a fixed seed keeps runs repeatable.
 # cmninit: the cepstral mean the live normalisation starts from, measured after a few utterances
 # (the default start value garbles the first utterance or two of a session).
-DECODER_OPTIONS = {"beam": 1e-30, "wbeam": 1e-20, "pbeam": 1e-30, "maxhmmpf": 3000,
+DECODER_OPTIONS = {"beam": 1e-30, "wbeam": 1e-20, "pbeam": 1e-30, "maxhmmpf": 3000, "dither": True, "seed": 1,
                    "cmninit": "57.6,5.1,-6.5,18.7,-19.5,3.5,-0.5,-19.4,-0.9,-6.1,8.8,-0.9,-4.1"}
 # Audio is fed to the decoder in chunks of this many seconds, as a microphone delivers it.
 CHUNK_SECONDS = 0.1
@@ -38,10 +39,6 @@ class RecognizerError(Exception):
 class Transcript:
     text: str  # empty when rejected
     raw: str  # what the grammar decoded, before rejection
-
-    @property
-    def rejected(self) -> bool:
-        return not self.text
 
 
 def cache_dir() -> Path:
