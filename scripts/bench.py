@@ -175,7 +175,7 @@ def bench_drift(content: Content, factor: float) -> Section:
 def bench_soak(content: Content, understander: Understander, turns: int) -> Section:
     from tests.test_soak import soak
 
-    soak(content, understander, 200, seed=1)
+    soak(content, understander, min(200, turns // 4), seed=1)  # warm caches first
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
     start = time.perf_counter()
@@ -270,18 +270,21 @@ def main() -> int:
 
     steps = [
         ("text understanding", lambda: bench_text(content, understander, repeats)),
-        ("cold start", lambda: bench_cold_start(3 if args.quick else 5)),
+        ("cold start", lambda: bench_cold_start(2 if args.quick else 5)),
         ("simulation", lambda: bench_simulate(content, understander, repeats * 3)),
         ("guide drift", lambda: bench_drift(content, args.time_scale / 5 if args.quick else args.time_scale)),
-        ("soak", lambda: bench_soak(content, understander, 500 if args.quick else 5000)),
+        ("soak", lambda: bench_soak(content, understander, 200 if args.quick else 5000)),
         ("live memory", bench_live_memory),
         ("audio", lambda: bench_audio(content, understander, quick=args.quick, docs=DOCS)),
     ]
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("benchmark", total=len(steps))
+        durations = Section("This run", ["part", "seconds"])
         for name, step in steps:
             progress.update(task, description=name)
+            started = time.perf_counter()
             result = step()
+            durations.rows.append([name, f"{time.perf_counter() - started:.1f}"])
             if name == "text understanding":
                 text_sections, data = result
                 sections += text_sections
@@ -293,6 +296,7 @@ def main() -> int:
             else:
                 sections.append(result)
             progress.advance(task)
+    sections.append(durations)
     for section in sections:
         show(section)
     command = "scripts/bench" + (" --quick" if args.quick else "")

@@ -32,9 +32,9 @@ def bench_audio(content, understander, quick: bool, docs: Path):
     off_topic = [r for r in rows if r[0] is None]
     rng.shuffle(in_scope)
     rng.shuffle(off_topic)
-    in_scope = in_scope[: 30 if quick else 120]
-    off_topic = off_topic[: 15 if quick else 60]
-    templates = _template_sentences(content, rng, 20 if quick else 80)
+    in_scope = in_scope[: 8 if quick else 120]
+    off_topic = off_topic[: 6 if quick else 60]
+    templates = _template_sentences(content, rng, 8 if quick else 80)
     voices = ["en-us+m3"] if quick else ["en-us+m3", "en-us", "en+f3"]
     stock_conditions = {"clean", "10 dB pink"}
     directory = Path(tempfile.mkdtemp(prefix="backcare-bench-audio-"))
@@ -55,14 +55,14 @@ def bench_audio(content, understander, quick: bool, docs: Path):
             audio_seconds += clip.seconds
             latencies["ours"].append(latency)
             results.setdefault(("ours", name), []).append(heard == intent)
-            if name in stock_conditions and (not quick or index < 6):
+            if name in stock_conditions and (not quick or index < 2):
                 heard, latency = _stock(understander, clip)
                 latencies["stock"].append(latency)
                 results.setdefault(("stock", name), []).append(heard == intent)
     for index, (_, _, text) in enumerate(off_topic):
         clip = speak(text, directory, voice=voices[index % len(voices)])
         false_accepts["ours"].append(_ours(recognizer, understander, clip)[0] is not None)
-        if not quick or index < 6:
+        if not quick or index < 2:
             false_accepts["stock"].append(_stock(understander, clip)[0] is not None)
     for index, (intent, text) in enumerate(templates):
         clean = speak(text, directory, voice=voices[index % len(voices)])

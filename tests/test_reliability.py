@@ -190,3 +190,17 @@ def test_simulate_accepts_anything(content, understander, turns, junk):
     events = list(simulate(content, understander, parse_script(script)))
     times = [e["t"] for e in events]
     assert times == sorted(times)
+
+
+def test_pyaudio_missing_is_a_clear_audio_error(monkeypatch):
+    from voice.audio import Microphone
+
+    monkeypatch.setitem(sys.modules, "pyaudio", None)
+    with pytest.raises(AudioError, match="microphone"):
+        Microphone()
+
+
+def test_out_of_range_endpointing_is_one_line(home, capsys):
+    assert main(["--text", "--end-silence", "60"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["backcare: --end-silence must be from 0.2 to 5 seconds"]
