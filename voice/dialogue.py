@@ -80,7 +80,9 @@ class Assistant:
         self.last_said = text
 
     def _pick(self, texts: tuple[str, ...], **values) -> str:
-        return self.rng.choice(texts).format(**values)
+        """One wording at random; placeholders are filled only in lines that have them (answers may contain braces)."""
+        text = self.rng.choice(texts)
+        return text.format(**values) if values else text
 
     def _line(self, name: str, **values) -> None:
         self._say(self._pick(getattr(self.lines, name), **values))
