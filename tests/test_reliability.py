@@ -127,7 +127,6 @@ def test_ctrl_c_mid_guide_is_clean_and_the_guide_is_offered_again(home, monkeypa
     assert main(["--text", "--quiet"]) == 130
     assert "stopped" in capsys.readouterr().err
     assert FileStore().load().bookmark == Bookmark("massage", 3, None)
-    typed(monkeypatch, "")
     monkeypatch.undo()
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
