@@ -64,13 +64,15 @@ def test_in_scope_speech_floor(recognizer, understander, voices):
         understander.understand(recognizer.transcribe(speak(text, voices)).text).intent == intent
         for text, intent in IN_SCOPE
     )
-    assert right >= 5, right  # scripts/bench reports the full figure per voice and noise level
+    assert right >= 6, right  # scripts/bench reports the full figure per voice and noise level
 
 
-def test_off_topic_speech_is_mostly_rejected(recognizer, understander, voices):
-    accepted = [text for text in OFF_TOPIC
-                if understander.understand(recognizer.transcribe(speak(text, voices)).text).intent is not None]
-    assert len(accepted) <= 2, accepted
+def test_off_topic_speech_is_rejected_not_forced_onto_the_nearest_command(recognizer, understander, voices):
+    transcripts = [recognizer.transcribe(speak(text, voices)) for text in OFF_TOPIC]
+    accepted = [t.text for t in transcripts if understander.understand(t.text).intent is not None]
+    assert len(accepted) <= 1, accepted
+    # The grammar does find sentences of ours in most of them; the acoustic score is what turns them down.
+    assert sum(bool(t.raw) and t.score < recognizer.min_score for t in transcripts) >= 2
 
 
 def test_noise_does_not_break_decoding(recognizer, voices):
