@@ -267,6 +267,7 @@ def main() -> int:
     sections: list[Section] = []
     plots: list[str] = []
     from bench_audio import bench_audio  # noqa: E402 (scripts/ is on sys.path when run as a script)
+    from bench_endpointing import bench_endpointing  # noqa: E402
 
     steps = [
         ("text understanding", lambda: bench_text(content, understander, repeats)),
@@ -276,6 +277,7 @@ def main() -> int:
         ("soak", lambda: bench_soak(content, understander, 200 if args.quick else 5000)),
         ("live memory", bench_live_memory),
         ("audio", lambda: bench_audio(content, understander, quick=args.quick, docs=DOCS)),
+        ("endpointing", lambda: bench_endpointing(quick=args.quick)),
     ]
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("benchmark", total=len(steps))

@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.audio_fixtures import speak, with_noise  # noqa: E402
 from tests.test_understand import load_dev_set  # noqa: E402
-from voice.recognize import MIN_SPEECH_SCORE, Recognizer  # noqa: E402
+from voice.recognize import MIN_SCORE, Recognizer  # noqa: E402
 
 CONDITIONS = [("clean", None, None), ("20 dB white", 20, "white"), ("10 dB pink", 10, "pink"),
               ("10 dB babble", 10, "babble"), ("5 dB white", 5, "white")]
@@ -40,7 +40,7 @@ def bench_audio(content, understander, quick: bool, docs: Path):
     directory = Path(tempfile.mkdtemp(prefix="backcare-bench-audio-"))
     babble = _babble(off_topic, directory)
     # No rejection threshold while decoding: each result keeps its score, so the report can show what
-    # any threshold would give; the headline figures apply the recognizer's own MIN_SPEECH_SCORE.
+    # any threshold would give; the headline figures apply the recognizer's own MIN_SCORE.
     recognizer = Recognizer(content, min_score=float("-inf"))
 
     scored = {}  # (system, condition) -> [(right if accepted, score)...]
@@ -73,7 +73,7 @@ def bench_audio(content, understander, quick: bool, docs: Path):
             clip = clean if snr is None else with_noise(clean, snr, kind, seed=index)
             heard, score, _, _ = _ours(recognizer, understander, clip)
             scored.setdefault(("templates", name), []).append((heard == intent, score))
-    results = {key: [ok and score >= MIN_SPEECH_SCORE for ok, score in values] for key, values in scored.items()}
+    results = {key: [ok and score >= MIN_SCORE for ok, score in values] for key, values in scored.items()}
     results.update({("stock", name): values for name, values in stock.items() if name != "off-topic"})
     fa_ours, fa_stock = results[("ours", "off-topic")], stock["off-topic"]
 
@@ -93,19 +93,19 @@ def bench_audio(content, understander, quick: bool, docs: Path):
     accuracy.notes.append(f"Voices: {', '.join(voices)} at 150 words per minute; {len(in_scope)} in-scope and "
                           f"{len(off_topic)} off-topic development-set utterances (paraphrases, none of them a template "
                           f"sentence), and {len(templates)} sentences sampled from the templates (what the grammar is "
-                          f"built for). Rejection threshold {MIN_SPEECH_SCORE:g} (voice/recognize.py MIN_SPEECH_SCORE). "
+                          f"built for). Rejection threshold {MIN_SCORE:g} (voice/recognize.py MIN_SCORE). "
                           f"Aims: 95% clean, 90% at 10 dB, at most 5% false accepts.")
     tradeoff = Section("Rejection threshold trade-off (ours)",
-                       ["min speech score", "development set clean", "development set 10 dB pink",
+                       ["min score", "development set clean", "development set 10 dB pink",
                         "template sentences clean", "template sentences 10 dB pink", "off-topic false accepts"])
-    for threshold in (float("-inf"), -60, -55, -52, MIN_SPEECH_SCORE, -48, -46, -44):
-        row = [("none" if threshold == float("-inf") else f"{threshold:g}") + (" (used)" if threshold == MIN_SPEECH_SCORE else "")]
+    for threshold in (float("-inf"), -20, -16, -13, MIN_SCORE, -9, -7, -5):
+        row = [("none" if threshold == float("-inf") else f"{threshold:g}") + (" (used)" if threshold == MIN_SCORE else "")]
         for key in (("ours", "clean"), ("ours", "10 dB pink"), ("templates", "clean"), ("templates", "10 dB pink"),
                     ("ours", "off-topic")):
             values = scored[key]
             row.append(f"{sum(ok and score >= threshold for ok, score in values) / len(values):.0%}")
         tradeoff.rows.append(row)
-    tradeoff.notes.append("A result counts only when its acoustic score per frame of speech reaches the threshold; "
+    tradeoff.notes.append("A result counts only when its score (grammar path minus phone loop, per frame) reaches the threshold; "
                           "a higher threshold turns away more off-topic speech and more of ours. The off-topic set is "
                           "mostly near misses that share words with our sentences (\"my back garden needs mowing\").")
     speed = Section("Audio speed", ["measure", "ours", "stock recognize_sphinx"])

@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--end-silence", type=float, metavar="SECONDS",
                         help="quiet that ends an utterance (default 0.7; more for slow speakers)")
     parser.add_argument("--energy-threshold", type=float, metavar="RMS",
-                        help="loudness that counts as speech before calibration (default 300)")
+                        help="loudness that counts as speech before calibration (default 100)")
     parser.add_argument("--log", metavar="DIR", help="keep a transcript and the assistant's audio in DIR (off by default)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 

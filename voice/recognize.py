@@ -33,14 +33,18 @@ from .grammar import compile_jsgf, words_of
 DECODER_OPTIONS = {"beam": 1e-60, "wbeam": 1e-40, "pbeam": 1e-60, "maxhmmpf": 30000, "bestpath": False,
                    "dither": True, "seed": 1,
                    "cmninit": "57.6,5.1,-6.5,18.7,-19.5,3.5,-0.5,-19.4,-0.9,-6.1,8.8,-0.9,-4.1"}
-# Rejection: the decoded sentence's acoustic score per frame of speech (silence left out, so the
-# endpointer's padding does not matter), in PocketSphinx's log units relative to the best-scoring
-# sound at each frame; 0 is a perfect fit. Speech that is not one of our sentences is forced onto
-# the nearest one and fits it worse. Chosen on the benchmark's development audio: everyday off-topic
-# speech scores -55 to -75, short commands of ours -30 to -55, near misses ("my back garden needs
-# mowing") overlap ours. docs/benchmark.md shows the trade-off at other values.
-MIN_SPEECH_SCORE = -50.0
-NOT_SPEECH = {"<s>", "</s>", "<sil>", "(NULL)", "[NOISE]"}
+# compallsen: score every sound of the model at every frame, so both decoders below measure against
+# the same per-frame best and their scores can be compared.
+DECODER_OPTIONS = {**DECODER_OPTIONS, "compallsen": True}
+# Rejection. Beside the grammar, a phone loop (any sequence of English sounds, PocketSphinx's own phone
+# model) decodes the same audio; it fits any speech about as well as speech can be fitted. Our sentences
+# fit the grammar nearly as well as the phone loop; other speech, forced onto the nearest sentence of
+# ours, fits it clearly worse. The score is the grammar's path score minus the phone loop's, per 10 ms
+# frame, in PocketSphinx's log units. Chosen on the benchmark's development audio (about 5% of
+# off-topic near misses let through); docs/benchmark.md shows the trade-off at other values. Unlike a
+# plain per-frame acoustic score it does not punish short commands ("skip it": -7 here, -56 there).
+MIN_SCORE = -11.0
+PHONE_LOOP_OPTIONS = {"lw": 2.0, "beam": 1e-20, "pbeam": 1e-20}
 # Audio is fed to the decoder in chunks of this many seconds, as a microphone delivers it.
 CHUNK_SECONDS = 0.1
 # A faint noise floor (RMS on the 16-bit scale, about -58 dBFS) added before decoding. The acoustic model
@@ -58,7 +62,7 @@ class RecognizerError(Exception):
 class Transcript:
     text: str  # empty when rejected
     raw: str  # what the grammar decoded, before rejection
-    score: float  # acoustic fit per frame of speech (see MIN_SPEECH_SCORE); -inf when nothing was decoded
+    score: float  # fit compared with the phone loop, per frame (see MIN_SCORE); -inf when nothing was decoded
 
 
 def cache_dir() -> Path:
@@ -76,7 +80,9 @@ def build_files(content: Content, directory: Path | None = None, wake: str | Non
     """The grammar and dictionary for this content (and wake phrase), reused while they are unchanged."""
     from pocketsphinx import get_model_path
 
-    key = content.fingerprint + (hashlib.sha1(wake.lower().encode()).hexdigest()[:8] if wake else "")
+    # The compiler's own source is part of the key: a new version of it must not reuse an old grammar.
+    compiler = hashlib.sha1(Path(__file__).with_name("grammar.py").read_bytes()).hexdigest()[:8]
+    key = content.fingerprint + compiler + (hashlib.sha1(wake.lower().encode()).hexdigest()[:8] if wake else "")
     directory = (directory or cache_dir()) / f"grammar-{key}"
     grammar, dictionary = directory / "backcare.jsgf", directory / "backcare.dict"
     if grammar.exists() and dictionary.exists():
@@ -110,17 +116,20 @@ def build_files(content: Content, directory: Path | None = None, wake: str | Non
 
 
 class Recognizer:
-    """One warm decoder for the whole session."""
+    """Two warm decoders for the whole session: our grammar, and the phone loop it is measured against."""
 
     def __init__(self, content: Content, directory: Path | None = None, wake: str | None = None,
-                 min_score: float = MIN_SPEECH_SCORE):
-        from pocketsphinx import Decoder
+                 min_score: float = MIN_SCORE):
+        from pocketsphinx import Decoder, get_model_path
 
         self.content = content
         self.min_score = min_score
         grammar, dictionary = build_files(content, directory, wake)
+        phones = Path(get_model_path()) / "en-us" / "en-us-phone.lm.bin"
         try:
             self.decoder = Decoder(jsgf=str(grammar), dict=str(dictionary), logfn=os.devnull, **DECODER_OPTIONS)
+            self.phone_loop = Decoder(allphone=str(phones), logfn=os.devnull,
+                                      **{**DECODER_OPTIONS, **PHONE_LOOP_OPTIONS})
         except RuntimeError as err:
             raise RecognizerError(f"the speech recognizer could not start ({err})") from None
         self.grammar_search = self.decoder.current_search()
@@ -129,29 +138,26 @@ class Recognizer:
     def start(self) -> None:
         self.noise = np.random.default_rng(0)  # the same floor for the same audio: repeatable results
         self.decoder.start_utt()
+        self.phone_loop.start_utt()
 
     def feed(self, pcm: bytes) -> None:
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
         samples += self.noise.normal(0.0, NOISE_FLOOR_RMS, len(samples)).astype(np.float32)
-        self.decoder.process_raw(np.clip(samples, -32768, 32767).astype("<i2").tobytes(), False, False)
+        pcm = np.clip(samples, -32768, 32767).astype("<i2").tobytes()
+        self.decoder.process_raw(pcm, False, False)
+        self.phone_loop.process_raw(pcm, False, False)
 
     def finish(self) -> Transcript:
         self.decoder.end_utt()
-        hyp = self.decoder.hyp()
+        self.phone_loop.end_utt()
+        hyp, free = self.decoder.hyp(), self.phone_loop.hyp()
         raw = hyp.hypstr.strip() if hyp is not None else ""
-        score = self._speech_score() if raw else float("-inf")
+        score = float("-inf")
+        if raw and free is not None:
+            gap = self.logmath.log(hyp.score) - self.logmath.log(free.score)
+            score = gap / max(1, self.decoder.n_frames())
         rejected = not raw or score < self.min_score or self._not_ours(raw)
         return Transcript("" if rejected else raw, raw, score)
-
-    def _speech_score(self) -> float:
-        """Mean acoustic score per frame over the decoded words, silences left out."""
-        total = frames = 0
-        for segment in self.decoder.seg() or []:
-            if segment.word in NOT_SPEECH:
-                continue
-            total += self.logmath.log(segment.ascore)
-            frames += segment.end_frame - segment.start_frame + 1
-        return total / frames if frames else float("-inf")
 
     def transcribe(self, clip: AudioClip) -> Transcript:
         self.start()

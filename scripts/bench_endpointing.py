@@ -1,0 +1,98 @@
+"""Endpointing: does cutting a recording at silences give one piece per turn of a person who hesitates
+mid-sentence, speaks softly, or talks over a fan? Measured for several end-of-utterance silences and
+energy thresholds, to choose the defaults in voice/audio.py Endpointing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.audio_fixtures import speak  # noqa: E402
+from tests.test_understand import load_dev_set  # noqa: E402
+from voice.audio import SAMPLE_RATE, AudioClip, Endpointing, split_utterances  # noqa: E402
+
+END_SILENCES = (0.3, 0.5, 0.7, 1.0, 1.5)
+ENERGY_THRESHOLDS = (100.0, 300.0, 1000.0)
+# (name, speech gain, background noise RMS on the 16-bit scale, pink noise)
+CONDITIONS = [("quiet room", 1.0, 20.0), ("soft voice", 0.12, 20.0), ("fan or TV hum", 1.0, 300.0)]
+
+
+def bench_endpointing(quick: bool):
+    from bench import Section
+
+    rng = random.Random(11)
+    texts = [text for intent, _, text in load_dev_set() if intent and len(text.split()) >= 4]
+    rng.shuffle(texts)
+    directory = Path(tempfile.mkdtemp(prefix="backcare-bench-endpointing-"))
+    trials = [_trial(texts[3 * i: 3 * i + 3], rng, directory) for i in range(4 if quick else 20)]
+    defaults = Endpointing()
+    section = Section("Endpointing: recordings cut into exactly one piece per turn",
+                      ["end silence (s)", "energy threshold"] + [name for name, _, _ in CONDITIONS])
+    for end_silence in END_SILENCES:
+        for threshold in ENERGY_THRESHOLDS:
+            settings = dataclasses.replace(defaults, end_silence=end_silence, energy_threshold=threshold)
+            row = [f"{end_silence:g}" + (" (default)" if end_silence == defaults.end_silence else ""),
+                   f"{threshold:g}" + (" (default)" if threshold == defaults.energy_threshold else "")]
+            for index, (_, gain, noise) in enumerate(CONDITIONS):
+                right = sum(_cut_right(trial, gain, noise, seed, settings) for seed, trial in enumerate(trials))
+                row.append(f"{right}/{len(trials)}")
+            section.rows.append(row)
+    section.notes.append(
+        f"{len(trials)} recordings of 3 turns each (development-set sentences, espeak-ng), every turn split in "
+        "two by a hesitation of 0.3-0.6 s, turns 1.2-2.5 s apart. Soft voice: speech at 12% of full level "
+        "(-18 dB); fan or TV hum: pink noise at RMS 300. Right means each turn is one piece, whole. A longer "
+        "end silence survives longer hesitations but the person waits that long for every answer.")
+    return section
+
+
+@dataclasses.dataclass
+class Trial:
+    turns: list[tuple[float, np.ndarray]]  # start second, samples
+    length: int
+
+
+def _trial(texts: list[str], rng: random.Random, directory: Path) -> Trial:
+    turns, t = [], 0.8
+    for text in texts:
+        words = text.split()
+        half = len(words) // 2
+        first = speak(" ".join(words[:half]), directory).samples()
+        second = speak(" ".join(words[half:]), directory).samples()
+        hesitation = np.zeros(int(rng.uniform(0.3, 0.6) * SAMPLE_RATE), dtype=np.int16)
+        samples = np.concatenate([_trim(first), hesitation, _trim(second)])
+        turns.append((t, samples))
+        t += len(samples) / SAMPLE_RATE + rng.uniform(1.2, 2.5)
+    return Trial(turns, int((t + 1.0) * SAMPLE_RATE))
+
+
+def _trim(samples: np.ndarray) -> np.ndarray:
+    """espeak-ng pads its output with silence; the hesitation should be the only gap inside a turn."""
+    loud = np.flatnonzero(np.abs(samples) > 200)
+    return samples[loud[0]: loud[-1] + 1] if len(loud) else samples
+
+
+def _cut_right(trial: Trial, gain: float, noise_rms: float, seed: int, settings: Endpointing) -> bool:
+    mix = np.zeros(trial.length, dtype=np.float64)
+    spans = []
+    for start, samples in trial.turns:
+        offset = int(start * SAMPLE_RATE)
+        mix[offset: offset + len(samples)] += samples * gain
+        spans.append((start, start + len(samples) / SAMPLE_RATE))
+    spectrum = np.fft.rfft(np.random.default_rng(seed).standard_normal(trial.length))
+    spectrum /= np.sqrt(np.maximum(1, np.arange(len(spectrum))))
+    noise = np.fft.irfft(spectrum, n=trial.length)
+    mix += noise * noise_rms / np.sqrt(np.mean(noise ** 2))
+    clip = AudioClip(np.clip(mix, -32768, 32767).astype("<i2").tobytes())
+    pieces = [(p.start, p.start + p.seconds) for p in split_utterances(clip, settings)]
+    if len(pieces) != len(spans):
+        return False
+    return all(lo <= start + 0.1 and hi >= end - 0.1 for (lo, hi), (start, end) in zip(pieces, spans))
