@@ -16,6 +16,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from dataclasses import dataclass, field
@@ -196,8 +197,18 @@ def bench_live_memory() -> Section:
     subprocess.run([sys.executable, "-m", "voice", "--text", "--quiet", "--seed", "1"], cwd=ROOT, input=conversation,
                    text=True, capture_output=True, env=env, timeout=120)
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    section = Section("Live loop memory", ["measure", "value"])
+    section = Section("Memory and start-up", ["measure", "value"])
     section.rows.append(["peak RSS of `backcare --text` through a short conversation", f"{peak:.0f} MB"])
+    wav = Path(tempfile.mkdtemp(prefix="backcare-bench-")) / "next.wav"
+    subprocess.run(["espeak-ng", "-w", str(wav), "how much longer"], check=True)
+    command = [sys.executable, "-m", "voice", "understand", "--audio", str(wav)]
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)  # builds the grammar cache once
+    start = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child so far: this one
+    section.rows.append(["peak RSS of `backcare understand --audio` (both decoders loaded)", f"{peak:.0f} MB"])
+    section.rows.append(["`backcare understand --audio` process start to answer (grammar cached)", f"{seconds * 1000:.0f} ms"])
     return section
 
 
