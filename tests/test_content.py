@@ -151,3 +151,11 @@ def test_start_up_refuses_broken_content_in_one_line_per_problem(pack, capsys):
     assert main(["--content", str(pack), "understand", "hello"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "guides.yaml" in err[0] and "Traceback" not in err[0]
+
+
+def test_validate_names_template_words_the_recognizer_cannot_hear(pack, capsys):
+    edit(pack / "intents.yaml", '          - "next [step|one|please]"\n',
+         '          - "next [step|one|please]"\n          - "zorblefrax step"\n')
+    assert main(["validate", str(pack)]) == 1
+    err = capsys.readouterr().err
+    assert "intents.yaml" in err and "zorblefrax" in err and "step" not in err

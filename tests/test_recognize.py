@@ -165,3 +165,12 @@ def test_wake_phrase_gates_the_idle_assistant(content, voices, tmp_path):
     assert ears.listen(1.0, idle=True) is None and ears.awake  # the wake phrase itself
     assert ears.listen(1.0, idle=True) == "guide massage"
     assert ears.listen(1.0, idle=False) == "how much longer"  # inside a guide no wake phrase is needed
+
+
+def test_any_order_templates_become_every_order():
+    from hassil import Intents
+
+    intents = Intents.from_dict({"language": "en", "intents": {"next": {"data": [{"sentences": ["(next;step) please"]}]}}})
+    jsgf, words = compile_jsgf(intents)
+    assert "( next step | step next ) please" in jsgf
+    assert words == {"next", "step", "please"}

@@ -81,7 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "validate":
-        load_content(args.directory or args.content)
+        from .recognize import check_speakable
+
+        check_speakable(load_content(args.directory or args.content))
         print("content is valid")
         return 0
     content = load_content(args.content)

@@ -1,12 +1,14 @@
 """The recognizer's language, compiled from the same hassil templates the text understanding uses.
 
 The templates become one JSGF grammar (alternatives, optional words, lists and expansion rules map
-one to one onto JSGF), so PocketSphinx can only hear sentences we can understand. Words the
-pronouncing dictionary lacks are reported by `backcare validate`-style messages, never guessed.
+one to one onto JSGF; any-order groups become every order), so PocketSphinx can only hear sentences we
+can understand. Words the pronouncing dictionary lacks are reported (also by `backcare validate`), never
+guessed.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from hassil import Intents, RangeSlotList, TextSlotList
@@ -54,8 +56,9 @@ class JsgfWriter:
                 return ""
             body = "( " + " | ".join(non_empty) + " )"
             return f"[ {body} ]" if exp.is_optional or len(non_empty) < len(options) else body
-        if isinstance(exp, Permutation):
-            raise ValueError("permutations are not supported in spoken templates")
+        if isinstance(exp, Permutation):  # (a;b) in any order: every order as an alternative
+            parts = [part for part in (self.expression(item) for item in exp.items) if part.strip()]
+            return "( " + " | ".join(" ".join(order) for order in itertools.permutations(parts)) + " )"
         if isinstance(exp, Sequence):
             return " ".join(part for part in (self.expression(item) for item in exp.items) if part.strip())
         raise ValueError(f"unexpected template part {exp!r}")

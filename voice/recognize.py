@@ -3,9 +3,9 @@
 The decoder is built once from a JSGF grammar compiled from the content's templates (voice/grammar.py)
 and kept warm. Audio is fed in chunks as it arrives, so at the end of an utterance only the last
 chunk remains to decode. Speech that is not one of our sentences comes back rejected (empty text):
-the grammar finds no complete sentence for it, or the sentence it found fits the sound poorly (low
-acoustic score per frame of speech), or it matches the templates of things that are not for us
-(out_of_scope: media and smart-home commands).
+the grammar finds no complete sentence for it, or the sentence it found fits the sound clearly worse
+than a free phone loop does (see MIN_SCORE), or it matches the templates of things that are not for
+us (out_of_scope: media and smart-home commands).
 """
 
 from __future__ import annotations
@@ -78,8 +78,6 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def build_files(content: Content, directory: Path | None = None, wake: str | None = None) -> tuple[Path, Path]:
     """The grammar and dictionary for this content (and wake phrase), reused while they are unchanged."""
-    from pocketsphinx import get_model_path
-
     # The compiler's own source is part of the key: a new version of it must not reuse an old grammar.
     compiler = hashlib.sha1(Path(__file__).with_name("grammar.py").read_bytes()).hexdigest()[:8]
     key = content.fingerprint + compiler + (hashlib.sha1(wake.lower().encode()).hexdigest()[:8] if wake else "")
@@ -90,29 +88,41 @@ def build_files(content: Content, directory: Path | None = None, wake: str | Non
     directory.mkdir(parents=True, exist_ok=True)
     wake_words = set(words_of(wake)) if wake else set()
     jsgf, words = compile_jsgf(content.intents, extra=[" ".join(words_of(wake))] if wake else [])
-    full = Path(get_model_path()) / "en-us" / "cmudict-en-us.dict"
-    known = {}
-    with open(full, encoding="utf-8") as source:
-        for line in source:
-            word = line.split(" ", 1)[0]
-            base = word.split("(", 1)[0]
-            if base in words:
-                known.setdefault(word, line.rstrip("\n"))
-    have = {w.split("(", 1)[0] for w in known}
-    lines = list(known.values())
-    for word in sorted(words - have):
-        phones = content.pronunciations.get(word)
-        if phones is None:
-            continue
-        lines.append(f"{word} {phones}")
-    missing = sorted(words - have - set(content.pronunciations))
+    lines, missing = pronunciations(content, words)
     if set(missing) & wake_words:
         raise RecognizerError(f"the wake phrase has words the recognizer cannot say: {', '.join(sorted(set(missing) & wake_words))}")
     if missing:
-        raise RecognizerError("these template words need a pronunciation in intents.yaml: " + ", ".join(missing))
+        raise RecognizerError(unspeakable_message(missing))
     _write_atomic(dictionary, "\n".join(lines) + "\n")
     _write_atomic(grammar, jsgf)
     return grammar, dictionary
+
+
+def pronunciations(content: Content, words: set[str]) -> tuple[list[str], list[str]]:
+    """Dictionary lines for `words` (PocketSphinx's dictionary, then the content's own), and the words neither has."""
+    from pocketsphinx import get_model_path
+
+    known = {}
+    with open(Path(get_model_path()) / "en-us" / "cmudict-en-us.dict", encoding="utf-8") as source:
+        for line in source:
+            word = line.split(" ", 1)[0]
+            if word.split("(", 1)[0] in words:
+                known.setdefault(word, line.rstrip("\n"))
+    have = {w.split("(", 1)[0] for w in known}
+    lines = list(known.values())
+    lines += [f"{word} {content.pronunciations[word]}" for word in sorted(words - have) if word in content.pronunciations]
+    return lines, sorted(words - have - set(content.pronunciations))
+
+
+def unspeakable_message(missing: list[str]) -> str:
+    return "intents.yaml: these template words need a pronunciation under pronunciations: " + ", ".join(missing)
+
+
+def check_speakable(content: Content) -> None:
+    """`backcare validate`: every template word must be one the recognizer can hear."""
+    _, missing = pronunciations(content, compile_jsgf(content.intents)[1])
+    if missing:
+        raise RecognizerError(unspeakable_message(missing))
 
 
 class Recognizer:
