@@ -19,6 +19,7 @@ from tests.audio_fixtures import speak, with_noise  # noqa: E402
 from tests.test_understand import load_dev_set  # noqa: E402
 from voice.recognize import MIN_SCORE, Recognizer  # noqa: E402
 
+WAKE = "hey coach"
 CONDITIONS = [("clean", None, None), ("20 dB white", 20, "white"), ("10 dB pink", 10, "pink"),
               ("10 dB babble", 10, "babble"), ("5 dB white", 5, "white")]
 
@@ -120,7 +121,28 @@ def bench_audio(content, understander, quick: bool, docs: Path):
                        "utterance and the understanding are counted after the audio ends; the stock path decodes "
                        "the whole utterance after it ends, loading its model on every call. Aim: p95 < 100 ms.")
     plot = _plot(results, latencies, docs)
-    return [accuracy, tradeoff, speed], plot
+    wake = _wake(content, [text for _, _, text in in_scope + off_topic], voices, directory, quick)
+    return [accuracy, tradeoff, speed, wake], plot
+
+
+def _wake(content, others, voices, directory, quick):
+    """An idle assistant with a wake phrase: the phrase must wake it, and nothing else may."""
+    from bench import Section
+
+    recognizer = Recognizer(content, wake=WAKE)
+    wakes = [speak(WAKE, directory, voice=voice, speed=speed)
+             for voice in voices for speed in ((150,) if quick else (130, 150, 170))]
+    section = Section(f'Wake phrase (--wake "{WAKE}")', ["audio", "woke the assistant"])
+    for name, snr in (("the wake phrase, clean", None), ("the wake phrase, 10 dB pink", 10)):
+        woke = [recognizer.transcribe(clip if snr is None else with_noise(clip, snr, "pink", seed=i), wake=True).text != ""
+                for i, clip in enumerate(wakes)]
+        section.rows.append([name, f"{sum(woke)}/{len(woke)}"])
+    woke = [recognizer.transcribe(speak(text, directory, voice=voices[i % len(voices)]), wake=True).text != ""
+            for i, text in enumerate(others)]
+    section.rows.append(["development-set utterances, in-scope and off-topic, clean", f"{sum(woke)}/{len(woke)}"])
+    section.notes.append(f"Voices {', '.join(voices)}; the phrase at {'150' if quick else '130, 150 and 170'} words per minute. "
+                         "The wake phrase is a search of its own, scored against the phone loop with the same threshold.")
+    return section
 
 
 def _template_sentences(content, rng, count):

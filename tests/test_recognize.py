@@ -157,14 +157,17 @@ class FakeMicrophone:
 def test_wake_phrase_gates_the_idle_assistant(content, voices, tmp_path):
     from voice.listen import MicrophoneEars
 
-    said = ["what can i do to relieve the pain", "hey coach", "guide massage", "how much longer"]
-    mic = FakeMicrophone([speak(text, voices, voice="en-us") for text in said])
+    said = [("what can i do to relieve the pain", "en-us"), ("hey coach", "en-us"), ("guide massage", "en-us"),
+            ("how much longer", "en-us"), ("stop", "en-us"), ("hey coach", "en+f3")]
+    mic = FakeMicrophone([speak(text, voices, voice=voice) for text, voice in said])
     ears = MicrophoneEars(content, wake="hey coach", microphone=mic,
                           recognizer=Recognizer(content, tmp_path, wake="hey coach"))
     assert ears.listen(1.0, idle=True) is None  # no wake phrase yet: ignored
     assert ears.listen(1.0, idle=True) is None and ears.awake  # the wake phrase itself
     assert ears.listen(1.0, idle=True) == "guide massage"
     assert ears.listen(1.0, idle=False) == "how much longer"  # inside a guide no wake phrase is needed
+    assert ears.listen(1.0, idle=True) is None  # the guide is over: a command needs the wake phrase again
+    assert ears.listen(1.0, idle=True) is None and ears.awake  # another voice
 
 
 def test_any_order_templates_become_every_order():

@@ -91,7 +91,7 @@ class JsgfWriter:
         self.rules[rule] = ""
         self.rules[rule] = self.expression(self.intents.expansion_rules[name].expression)
 
-    def grammar(self, extra: list[str]) -> str:
+    def grammar(self) -> str:
         intents = []
         for name in list(INTENT_NAMES) + [OUT_OF_SCOPE]:
             intent = self.intents.intents.get(name)
@@ -100,10 +100,6 @@ class JsgfWriter:
             sentences = [self.expression(s.expression) for data in intent.data for s in data.sentences]
             self.rules[f"intent_{name}"] = "( " + " | ".join(s for s in sentences if s.strip()) + " )"
             intents.append(f"<intent_{name}>")
-        if extra:  # the wake phrase: heard like a sentence, then recognised by its exact text
-            self.words.update(w for sentence in extra for w in sentence.split())
-            self.rules["extra"] = "( " + " | ".join(extra) + " )"
-            intents.append("<extra>")
         sentence = "( " + " | ".join(intents) + " )"
         skip = sorted({w for word in self.intents.skip_words for w in words_of(word)} - TOO_SHORT_TO_SKIP)
         if skip:  # hassil ignores these anywhere; the recogniser allows one before and one after a sentence
@@ -115,8 +111,8 @@ class JsgfWriter:
         return "\n".join(lines) + "\n"
 
 
-def compile_jsgf(intents: Intents, extra: list[str] = ()) -> tuple[str, set[str]]:
-    """The JSGF text of every template (plus `extra` sentences such as a wake phrase), and its words."""
+def compile_jsgf(intents: Intents) -> tuple[str, set[str]]:
+    """The JSGF text of every template, and its words."""
     writer = JsgfWriter(intents)
-    text = writer.grammar(list(extra))
+    text = writer.grammar()
     return text, writer.words

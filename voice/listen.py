@@ -15,7 +15,6 @@ from pathlib import Path
 from .audio import Endpointing, Microphone, load_wav, split_utterances
 from .clock import Clock
 from .content import Content
-from .grammar import words_of
 from .recognize import Recognizer
 
 
@@ -80,7 +79,6 @@ class MicrophoneEars:
                  microphone: Microphone | None = None, recognizer: Recognizer | None = None):
         self.recognizer = recognizer or Recognizer(content, wake=wake)
         self.microphone = microphone or Microphone(settings)
-        self.wake = wake
         self.awake = False
         self.screen = screen
 
@@ -88,14 +86,15 @@ class MicrophoneEars:
         clip = self.microphone.listen(timeout)
         if clip is None:
             return None
-        transcript = self.recognizer.transcribe(clip)
-        if self.wake and idle and not self.awake:
-            self.awake = transcript.raw == " ".join(words_of(self.wake))
+        waiting = self.recognizer.wake is not None and idle and not self.awake
+        text = self.recognizer.transcribe(clip, wake=waiting).text
+        if waiting:
+            self.awake = bool(text)
             if self.awake and self.screen is not None:
                 self.screen.notice("(listening)")
             return None
         self.awake = False
-        return transcript.text
+        return text
 
     def close(self) -> None:
         self.microphone.close()
