@@ -199,7 +199,21 @@ def test_pyaudio_missing_is_a_clear_audio_error(monkeypatch):
         Microphone()
 
 
-def test_out_of_range_endpointing_is_one_line(home, capsys):
-    assert main(["--text", "--end-silence", "60"]) == 1
+@pytest.mark.parametrize("option, value, message", [
+    ("--end-silence", "60", "backcare: --end-silence must be from 0.2 to 5 seconds"),
+    ("--energy-threshold", "0", "backcare: --energy-threshold must be from 10 to 10000"),
+    ("--calibration", "-1", "backcare: --calibration must be from 0 to 10 seconds"),
+])
+def test_out_of_range_endpointing_is_one_line(home, capsys, option, value, message):
+    assert main(["--text", option, value]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["backcare: --end-silence must be from 0.2 to 5 seconds"]
+    assert err == [message]
+
+
+def test_endpointing_options_reach_the_settings():
+    from voice.audio import Endpointing
+    from voice.cli import _parser
+    from voice.loop import endpointing
+
+    args = _parser().parse_args(["--end-silence", "1.2", "--energy-threshold", "250", "--calibration", "0"])
+    assert endpointing(args) == Endpointing(end_silence=1.2, energy_threshold=250, calibration=0)

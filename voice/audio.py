@@ -134,7 +134,8 @@ class Microphone:
             self.recognizer.energy_threshold = settings.energy_threshold
             self.recognizer.dynamic_energy_threshold = settings.dynamic_energy
             self.stream = self.source.__enter__()
-            self.recognizer.adjust_for_ambient_noise(self.stream, duration=settings.calibration)
+            if settings.calibration > 0:
+                self.recognizer.adjust_for_ambient_noise(self.stream, duration=settings.calibration)
         except (ImportError, AttributeError) as err:
             raise AudioError(f"no microphone: PyAudio is not installed ({err})") from None
         except Exception as err:  # PyAudio raises OSError or its own errors for a missing device

@@ -39,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="quiet that ends an utterance (default 0.7; more for slow speakers)")
     parser.add_argument("--energy-threshold", type=float, metavar="RMS",
                         help="loudness that counts as speech before calibration (default 100)")
+    parser.add_argument("--calibration", type=float, metavar="SECONDS",
+                        help="room noise measured at start to set the loudness of speech (default 0.5; 0: none)")
     parser.add_argument("--log", metavar="DIR", help="keep a transcript and the assistant's audio in DIR (off by default)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 

@@ -109,17 +109,21 @@ def _open_ears(args, content: Content, clock: Clock, screen: Screen) -> Ears:
         return KeyboardEars()
 
 
+# The endpointing options: Endpointing field -> (lowest, highest, unit in the message).
+ENDPOINTING_LIMITS = {"end_silence": (0.2, 5, " seconds"), "energy_threshold": (10, 10000, ""),
+                      "calibration": (0, 10, " seconds")}
+
+
 def endpointing(args) -> Endpointing:
     """The defaults, with what the command line changed; out-of-range values are refused in one line."""
     settings = Endpointing()
-    if args.end_silence is not None:
-        if not 0.2 <= args.end_silence <= 5:
-            raise UsageError("backcare: --end-silence must be from 0.2 to 5 seconds")
-        settings = dataclasses.replace(settings, end_silence=args.end_silence)
-    if args.energy_threshold is not None:
-        if not 10 <= args.energy_threshold <= 10000:
-            raise UsageError("backcare: --energy-threshold must be from 10 to 10000")
-        settings = dataclasses.replace(settings, energy_threshold=args.energy_threshold)
+    for name, (lowest, highest, unit) in ENDPOINTING_LIMITS.items():
+        value = getattr(args, name)
+        if value is None:
+            continue
+        if not lowest <= value <= highest:
+            raise UsageError(f"backcare: --{name.replace('_', '-')} must be from {lowest:g} to {highest:g}{unit}")
+        settings = dataclasses.replace(settings, **{name: value})
     return settings
 
 
