@@ -238,7 +238,7 @@ def plot_text(per_intent: dict[str, list[int]], latencies: list[float]) -> list[
 
 def machine() -> str:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     return (f"{platform.node()}: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
             f"Python {platform.python_version()}; {datetime.datetime.now():%Y-%m-%d %H:%M}; commit {commit or '?'}"
             f"{' (with uncommitted changes)' if dirty else ''}")

@@ -48,10 +48,12 @@ def bench_audio(content, understander, quick: bool, docs: Path):
     latencies = {"ours": [], "stock": []}
     decode_seconds = audio_seconds = 0.0
     stock = {}  # condition -> [right...]
-    for index, (intent, slots, text) in enumerate(in_scope):
-        voice = voices[index % len(voices)]
-        clean = speak(text, directory, voice=voice)
-        for name, snr, kind in CONDITIONS:
+    spoken = [(intent, speak(text, directory, voice=voices[i % len(voices)])) for i, (intent, _, text) in enumerate(in_scope)]
+    spoken_templates = [(intent, speak(text, directory, voice=voices[i % len(voices)])) for i, (intent, text) in enumerate(templates)]
+    # One condition at a time, as in one room: the decoder's running cepstral mean settles to it (measured
+    # interleaved, every clean clip came right after a 5 dB one and clean accuracy fell from 38% to 31%).
+    for name, snr, kind in CONDITIONS:
+        for index, (intent, clean) in enumerate(spoken):
             clip = clean if snr is None else with_noise(clean, snr, kind, seed=index, babble=babble)
             heard, score, latency, spent = _ours(recognizer, understander, clip)
             decode_seconds += spent
@@ -62,18 +64,18 @@ def bench_audio(content, understander, quick: bool, docs: Path):
                 heard, latency = _stock(understander, clip)
                 latencies["stock"].append(latency)
                 stock.setdefault(name, []).append(heard == intent)
-    for index, (_, _, text) in enumerate(off_topic):
-        clip = speak(text, directory, voice=voices[index % len(voices)])
-        heard, score, _, _ = _ours(recognizer, understander, clip)
-        scored.setdefault(("ours", "off-topic"), []).append((heard is not None, score))
-        if not quick or index < 2:
-            stock.setdefault("off-topic", []).append(_stock(understander, clip)[0] is not None)
-    for index, (intent, text) in enumerate(templates):
-        clean = speak(text, directory, voice=voices[index % len(voices)])
-        for name, snr, kind in (CONDITIONS[0], CONDITIONS[2]):
-            clip = clean if snr is None else with_noise(clean, snr, kind, seed=index)
-            heard, score, _, _ = _ours(recognizer, understander, clip)
-            scored.setdefault(("templates", name), []).append((heard == intent, score))
+        if name in ("clean", "10 dB pink"):
+            for index, (intent, clean) in enumerate(spoken_templates):
+                clip = clean if snr is None else with_noise(clean, snr, kind, seed=index)
+                heard, score, _, _ = _ours(recognizer, understander, clip)
+                scored.setdefault(("templates", name), []).append((heard == intent, score))
+        if name == "clean":
+            for index, (_, _, text) in enumerate(off_topic):
+                clip = speak(text, directory, voice=voices[index % len(voices)])
+                heard, score, _, _ = _ours(recognizer, understander, clip)
+                scored.setdefault(("ours", "off-topic"), []).append((heard is not None, score))
+                if not quick or index < 2:
+                    stock.setdefault("off-topic", []).append(_stock(understander, clip)[0] is not None)
     results = {key: [ok and score >= MIN_SCORE for ok, score in values] for key, values in scored.items()}
     results.update({("stock", name): values for name, values in stock.items() if name != "off-topic"})
     fa_ours, fa_stock = results[("ours", "off-topic")], stock["off-topic"]

@@ -3,10 +3,12 @@ loop fed from a recording."""
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
 import pytest
+import speech_recognition as sr
 
 from voice.audio import AudioError, load_wav, split_utterances
 from voice.cli import main
@@ -148,10 +150,41 @@ class FakeMicrophone:
         self.clips = list(clips)
 
     def listen(self, timeout):
-        return self.clips.pop(0) if self.clips else None
+        """Like the microphone: the next utterance in 0.1 s chunks."""
+        if not self.clips:
+            return None
+        pcm = self.clips.pop(0).pcm
+        return (pcm[offset: offset + 3200] for offset in range(0, len(pcm), 3200))
 
     def close(self):
         pass
+
+
+class RecordingAsMicrophone(sr.AudioSource):
+    """What PyAudio would deliver from a microphone, played from a recording."""
+
+    CHUNK, SAMPLE_RATE, SAMPLE_WIDTH = 1024, 16000, 2
+
+    def __init__(self, pcm: bytes):
+        self.stream = io.BytesIO(pcm)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+
+def test_microphone_turns_are_decoded_as_they_stream_in(content, voices, tmp_path):
+    from voice.audio import Endpointing, Microphone
+    from voice.listen import MicrophoneEars
+
+    recording = conversation([(0.5, speak("guide massage", voices)), (3.0, speak("how much longer", voices, voice="en+f3"))],
+                             tmp_path / "mic.wav")
+    mic = Microphone(Endpointing(calibration=0), source=RecordingAsMicrophone(load_wav(recording).pcm))
+    ears = MicrophoneEars(content, microphone=mic, recognizer=Recognizer(content, tmp_path))
+    assert ears.listen(5.0, idle=True) == "guide massage"
+    assert ears.listen(5.0, idle=False) == "how much longer"
 
 
 def test_wake_phrase_gates_the_idle_assistant(content, voices, tmp_path):

@@ -6,7 +6,9 @@ missing microphone raises AudioError with one line for the user.
 
 from __future__ import annotations
 
+import itertools
 import wave
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,12 +124,13 @@ def split_utterances(clip: AudioClip, settings: Endpointing = Endpointing()) -> 
 class Microphone:
     """The microphone through SpeechRecognition (PyAudio), with our endpointing settings."""
 
-    def __init__(self, settings: Endpointing = Endpointing()):
+    def __init__(self, settings: Endpointing = Endpointing(), source=None):
+        """`source`: a SpeechRecognition AudioSource to use instead of the default microphone (tests)."""
         try:
             import speech_recognition as sr
 
             self.sr = sr
-            self.source = sr.Microphone(sample_rate=SAMPLE_RATE)
+            self.source = source or sr.Microphone(sample_rate=SAMPLE_RATE)
             self.recognizer = sr.Recognizer()
             self.recognizer.pause_threshold = settings.end_silence
             self.recognizer.non_speaking_duration = min(settings.end_silence, 0.5)
@@ -141,13 +144,15 @@ class Microphone:
         except Exception as err:  # PyAudio raises OSError or its own errors for a missing device
             raise AudioError(f"no microphone found ({type(err).__name__}: {err})") from None
 
-    def listen(self, timeout: float | None) -> AudioClip | None:
-        """The next utterance, or None if nobody started speaking within `timeout` seconds."""
+    def listen(self, timeout: float | None) -> Iterator[bytes] | None:
+        """The next utterance in chunks as it is spoken (16 kHz, 16-bit), so that it can be decoded while
+        the person talks; None if nobody started speaking within `timeout` seconds."""
+        chunks = self.recognizer.listen(self.stream, timeout=timeout, phrase_time_limit=15, stream=True)
         try:
-            audio = self.recognizer.listen(self.stream, timeout=timeout, phrase_time_limit=15)
-        except self.sr.WaitTimeoutError:
+            first = next(chunks)
+        except (self.sr.WaitTimeoutError, StopIteration):
             return None
-        return AudioClip(audio.get_raw_data(convert_rate=SAMPLE_RATE, convert_width=2))
+        return (audio.get_raw_data(convert_rate=SAMPLE_RATE, convert_width=2) for audio in itertools.chain([first], chunks))
 
     def close(self) -> None:
         self.source.__exit__(None, None, None)

@@ -83,11 +83,11 @@ class MicrophoneEars:
         self.screen = screen
 
     def listen(self, timeout: float | None, idle: bool = True) -> str | None:
-        clip = self.microphone.listen(timeout)
-        if clip is None:
+        chunks = self.microphone.listen(timeout)
+        if chunks is None:
             return None
         waiting = self.recognizer.wake is not None and idle and not self.awake
-        text = self.recognizer.transcribe(clip, wake=waiting).text
+        text = self.recognizer.transcribe_chunks(chunks, wake=waiting).text
         if waiting:
             self.awake = bool(text)
             if self.awake and self.screen is not None:

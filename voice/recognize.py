@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,10 +183,14 @@ class Recognizer:
         return Transcript("" if rejected else raw, raw, score)
 
     def transcribe(self, clip: AudioClip, wake: bool = False) -> Transcript:
-        self.start(wake)
         step = int(CHUNK_SECONDS * 16000) * 2
-        for offset in range(0, len(clip.pcm), step):
-            self.feed(clip.pcm[offset: offset + step])
+        return self.transcribe_chunks((clip.pcm[offset: offset + step] for offset in range(0, len(clip.pcm), step)), wake)
+
+    def transcribe_chunks(self, chunks: Iterable[bytes], wake: bool = False) -> Transcript:
+        """Decode audio as it arrives (a microphone's chunks): at the end only the last chunk is left to do."""
+        self.start(wake)
+        for pcm in chunks:
+            self.feed(pcm)
         return self.finish()
 
     def _not_ours(self, text: str) -> bool:
