@@ -10,12 +10,13 @@ from __future__ import annotations
 import queue
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
-from .audio import Endpointing, Microphone, load_wav, split_utterances
+from .audio import SAMPLE_RATE, AudioClip, Endpointing, Microphone, load_wav, split_utterances
 from .clock import Clock
 from .content import Content
-from .recognize import Recognizer
+from .recognize import CHUNK_SECONDS, Recognizer
 
 
 class KeyboardEars:
@@ -47,8 +48,9 @@ class KeyboardEars:
 
 
 class AudioFileEars:
-    """A recording with several utterances separated by silence, heard through the same recognizer as
-    the microphone: in real time with the real clock, as fast as possible with a virtual one."""
+    """A recording with several utterances separated by silence, heard like the microphone: each utterance
+    goes to the recognizer chunk by chunk as its sound would arrive, in real time with the real clock and
+    as fast as possible with a virtual one."""
 
     def __init__(self, path: Path, content: Content, clock: Clock, recognizer: Recognizer | None = None,
                  settings: Endpointing = Endpointing()):
@@ -60,15 +62,19 @@ class AudioFileEars:
     def listen(self, timeout: float | None, idle: bool = True) -> str | None:
         if not self.utterances:
             raise EOFError
-        clip = self.utterances[0]
-        ends = self.started + clip.start + clip.seconds
+        begins = self.started + self.utterances[0].start
         now = self.clock.now()
-        if timeout is not None and ends > now + timeout:
+        if timeout is not None and begins > now + timeout:  # nobody starts speaking before the timeout
             self.clock.sleep_until(now + timeout)
             return None
-        self.clock.sleep_until(ends)
-        self.utterances.pop(0)
-        return self.recognizer.transcribe(clip).text
+        return self.recognizer.transcribe_chunks(self._as_heard(self.utterances.pop(0), begins)).text
+
+    def _as_heard(self, clip: AudioClip, begins: float) -> Iterator[bytes]:
+        step = int(CHUNK_SECONDS * SAMPLE_RATE) * 2
+        for offset in range(0, len(clip.pcm), step):
+            chunk = clip.pcm[offset: offset + step]
+            self.clock.sleep_until(begins + (offset + len(chunk)) / (2 * SAMPLE_RATE))
+            yield chunk
 
 
 class MicrophoneEars:
