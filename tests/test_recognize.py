@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 
 import numpy as np
 import pytest
@@ -91,9 +92,20 @@ def test_wav_of_any_common_format_is_accepted(voices, tmp_path):
     assert abs(loaded.seconds - clip.seconds) < 0.01
 
 
+@pytest.mark.parametrize("sox_options", [
+    ["-b", "24"], ["-b", "32"], ["-e", "floating-point", "-b", "32"], ["-r", "44100", "-c", "2"]])
+def test_wav_from_sound_editors_is_heard(recognizer, voices, tmp_path, sox_options):
+    """sox and Audacity write 24/32-bit and float WAVs with the extensible header Python's wave refuses."""
+    plain = write_wav(tmp_path / "plain.wav", speak("how much longer", voices).samples())
+    edited = tmp_path / "edited.wav"
+    subprocess.run(["sox", str(plain), *sox_options, str(edited)], check=True)
+    assert recognizer.transcribe(load_wav(edited)).text == "how much longer"
+
+
 @pytest.mark.parametrize("payload,message", [
     (b"", "not a readable WAV"),
     (b"this is not audio at all", "not a readable WAV"),
+    (b"RIFF\x24\0\0\0WAVEfmt \x10\0\0\0\x55\0\x01\0\x40\x1f\0\0\0\0\0\0\x01\0\x10\0data\0\0\0\0", "compressed WAV"),
 ])
 def test_bad_audio_files_give_one_line(tmp_path, payload, message):
     path = tmp_path / "bad.wav"

@@ -7,7 +7,7 @@ missing microphone raises AudioError with one line for the user.
 from __future__ import annotations
 
 import itertools
-import wave
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 SAMPLE_RATE = 16000
+WAVE_PCM, WAVE_FLOAT, WAVE_EXTENSIBLE = 1, 3, 0xFFFE  # format tags in a WAV header
 
 
 class AudioError(Exception):
@@ -51,24 +52,48 @@ class Endpointing:
 def load_wav(path: Path | str) -> AudioClip:
     path = Path(path)
     try:
-        with wave.open(str(path), "rb") as wav:
-            channels, width, rate, count = wav.getnchannels(), wav.getsampwidth(), wav.getframerate(), wav.getnframes()
-            frames = wav.readframes(count)
+        data = path.read_bytes()
     except FileNotFoundError:
         raise AudioError(f"{path}: no such file") from None
-    except (wave.Error, EOFError, OSError) as err:
+    except OSError as err:
         raise AudioError(f"{path}: not a readable WAV file ({err})") from None
-    if width not in (1, 2, 3, 4) or channels < 1 or rate < 4000:
+    floating, channels, width, rate, frames = _parse_wav(path, data)
+    if width not in ((4, 8) if floating else (1, 2, 3, 4)) or channels < 1 or rate < 4000:
         raise AudioError(f"{path}: unsupported WAV format ({channels} channels, {8 * width}-bit, {rate} Hz)")
     usable = len(frames) - len(frames) % (width * channels)
     if usable == 0:
         raise AudioError(f"{path}: the recording is empty")
-    return AudioClip(to_pcm16(frames[:usable], channels, width, rate))
+    return AudioClip(to_pcm16(frames[:usable], channels, width, rate, floating))
 
 
-def to_pcm16(frames: bytes, channels: int, width: int, rate: int) -> bytes:
-    """Any PCM (8-32 bit, any channels, any rate) as 16 kHz mono 16-bit."""
-    if width == 1:
+def _parse_wav(path: Path, data: bytes) -> tuple[bool, int, int, int, bytes]:
+    """(floating point?, channels, bytes per sample, rate, sample bytes) of a RIFF WAVE file. Python's wave
+    module refuses the extensible header (sox, Audacity: 24/32-bit) and floating-point samples."""
+    fmt = frames = None
+    offset = 12 if data[:4] == b"RIFF" and data[8:12] == b"WAVE" else len(data)
+    while offset + 8 <= len(data):
+        kind, size = data[offset: offset + 4], struct.unpack("<I", data[offset + 4: offset + 8])[0]
+        body = data[offset + 8: offset + 8 + size]  # a header that promises more than there is: keep what is there
+        if kind == b"fmt ":
+            fmt = body
+        elif kind == b"data":
+            frames = body
+        offset += 8 + size + size % 2
+    if fmt is None or frames is None or len(fmt) < 16:
+        raise AudioError(f"{path}: not a readable WAV file (no RIFF WAVE format and data)")
+    tag, channels, rate, _, _, bits = struct.unpack("<HHIIHH", fmt[:16])
+    if tag == WAVE_EXTENSIBLE and len(fmt) >= 26:
+        tag = struct.unpack("<H", fmt[24:26])[0]  # the real format: first two bytes of the subformat GUID
+    if tag not in (WAVE_PCM, WAVE_FLOAT):
+        raise AudioError(f"{path}: compressed WAV (format {tag}) is not supported; save it as PCM")
+    return tag == WAVE_FLOAT, channels, bits // 8, rate, frames
+
+
+def to_pcm16(frames: bytes, channels: int, width: int, rate: int, floating: bool = False) -> bytes:
+    """Any PCM (8-32 bit integers or 32/64 bit floats, any channels, any rate) as 16 kHz mono 16-bit."""
+    if floating:
+        data = np.frombuffer(frames, dtype="<f4" if width == 4 else "<f8").astype(np.float32) * 32768
+    elif width == 1:
         data = (np.frombuffer(frames, dtype=np.uint8).astype(np.float32) - 128) * 256
     elif width == 3:
         raw = np.frombuffer(frames, dtype=np.uint8).reshape(-1, 3)
