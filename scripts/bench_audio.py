@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.audio_fixtures import speak, with_noise  # noqa: E402
 from tests.test_understand import load_dev_set  # noqa: E402
-from voice.recognize import MIN_SCORE, Recognizer  # noqa: E402
+from voice.recognize import CHUNK_SECONDS, MIN_SCORE, Recognizer  # noqa: E402
 
 WAKE = "hey coach"
 CONDITIONS = [("clean", None, None), ("20 dB white", 20, "white"), ("10 dB pink", 10, "pink"),
@@ -159,13 +159,12 @@ def _template_sentences(content, rng, count):
 
 
 def _ours(recognizer, understander, clip):
-    step = int(0.1 * 16000) * 2
     start = time.perf_counter()
     recognizer.start()
     last = 0
-    for offset in range(0, len(clip.pcm), step):
+    for chunk in clip.chunks(CHUNK_SECONDS):
         last = time.perf_counter()
-        recognizer.feed(clip.pcm[offset: offset + step])
+        recognizer.feed(chunk)
     transcript = recognizer.finish()
     intent = understander.understand(transcript.text).intent
     end = time.perf_counter()

@@ -163,10 +163,7 @@ class FakeMicrophone:
 
     def listen(self, timeout):
         """Like the microphone: the next utterance in 0.1 s chunks."""
-        if not self.clips:
-            return None
-        pcm = self.clips.pop(0).pcm
-        return (pcm[offset: offset + 3200] for offset in range(0, len(pcm), 3200))
+        return self.clips.pop(0).chunks(0.1) if self.clips else None
 
     def close(self):
         pass

@@ -34,6 +34,11 @@ class AudioClip:
     def samples(self) -> np.ndarray:
         return np.frombuffer(self.pcm, dtype="<i2")
 
+    def chunks(self, seconds: float) -> Iterator[bytes]:
+        """The audio in pieces of `seconds`, as a microphone delivers it."""
+        step = int(seconds * SAMPLE_RATE) * 2
+        return (self.pcm[offset: offset + step] for offset in range(0, len(self.pcm), step))
+
 
 @dataclass(frozen=True)
 class Endpointing:

@@ -70,10 +70,10 @@ class AudioFileEars:
         return self.recognizer.transcribe_chunks(self._as_heard(self.utterances.pop(0), begins)).text
 
     def _as_heard(self, clip: AudioClip, begins: float) -> Iterator[bytes]:
-        step = int(CHUNK_SECONDS * SAMPLE_RATE) * 2
-        for offset in range(0, len(clip.pcm), step):
-            chunk = clip.pcm[offset: offset + step]
-            self.clock.sleep_until(begins + (offset + len(chunk)) / (2 * SAMPLE_RATE))
+        heard = 0
+        for chunk in clip.chunks(CHUNK_SECONDS):
+            heard += len(chunk)
+            self.clock.sleep_until(begins + heard / (2 * SAMPLE_RATE))
             yield chunk
 
 

@@ -183,8 +183,7 @@ class Recognizer:
         return Transcript("" if rejected else raw, raw, score)
 
     def transcribe(self, clip: AudioClip, wake: bool = False) -> Transcript:
-        step = int(CHUNK_SECONDS * 16000) * 2
-        return self.transcribe_chunks((clip.pcm[offset: offset + step] for offset in range(0, len(clip.pcm), step)), wake)
+        return self.transcribe_chunks(clip.chunks(CHUNK_SECONDS), wake)
 
     def transcribe_chunks(self, chunks: Iterable[bytes], wake: bool = False) -> Transcript:
         """Decode audio as it arrives (a microphone's chunks): at the end only the last chunk is left to do."""
