@@ -48,8 +48,13 @@ def bench_audio(content, understander, quick: bool, docs: Path):
     latencies = {"ours": [], "stock": []}
     decode_seconds = audio_seconds = 0.0
     stock = {}  # condition -> [right...]
-    spoken = [(intent, speak(text, directory, voice=voices[i % len(voices)])) for i, (intent, _, text) in enumerate(in_scope)]
-    spoken_templates = [(intent, speak(text, directory, voice=voices[i % len(voices)])) for i, (intent, text) in enumerate(templates)]
+
+    def say(index, text):  # the voices take turns
+        return speak(text, directory, voice=voices[index % len(voices)])
+
+    spoken = [(intent, say(i, text)) for i, (intent, _, text) in enumerate(in_scope)]
+    spoken_templates = [(intent, say(i, text)) for i, (intent, text) in enumerate(templates)]
+    spoken_off_topic = [say(i, text) for i, (_, _, text) in enumerate(off_topic)]
     # One condition at a time, as in one room: the decoder's running cepstral mean settles to it (measured
     # interleaved, every clean clip came right after a 5 dB one and clean accuracy fell from 38% to 31%).
     for name, snr, kind in CONDITIONS:
@@ -70,8 +75,7 @@ def bench_audio(content, understander, quick: bool, docs: Path):
                 heard, score, _, _ = _ours(recognizer, understander, clip)
                 scored.setdefault(("templates", name), []).append((heard == intent, score))
         if name == "clean":
-            for index, (_, _, text) in enumerate(off_topic):
-                clip = speak(text, directory, voice=voices[index % len(voices)])
+            for index, clip in enumerate(spoken_off_topic):
                 heard, score, _, _ = _ours(recognizer, understander, clip)
                 scored.setdefault(("ours", "off-topic"), []).append((heard is not None, score))
                 if not quick or index < 2:
@@ -123,7 +127,7 @@ def bench_audio(content, understander, quick: bool, docs: Path):
                        "utterance and the understanding are counted after the audio ends; the stock path decodes "
                        "the whole utterance after it ends, loading its model on every call. Aim: p95 < 100 ms.")
     plot = _plot(results, latencies, docs)
-    wake = _wake(content, [text for _, _, text in in_scope + off_topic], voices, directory, quick)
+    wake = _wake(content, [clip for _, clip in spoken] + spoken_off_topic, voices, directory, quick)
     return [accuracy, tradeoff, speed, wake], plot
 
 
@@ -139,8 +143,7 @@ def _wake(content, others, voices, directory, quick):
         woke = [recognizer.transcribe(clip if snr is None else with_noise(clip, snr, "pink", seed=i), wake=True).text != ""
                 for i, clip in enumerate(wakes)]
         section.rows.append([name, f"{sum(woke)}/{len(woke)}"])
-    woke = [recognizer.transcribe(speak(text, directory, voice=voices[i % len(voices)]), wake=True).text != ""
-            for i, text in enumerate(others)]
+    woke = [recognizer.transcribe(clip, wake=True).text != "" for clip in others]
     section.rows.append(["development-set utterances, in-scope and off-topic, clean", f"{sum(woke)}/{len(woke)}"])
     section.notes.append(f"Voices {', '.join(voices)}; the phrase at {'150' if quick else '130, 150 and 170'} words per minute. "
                          "The wake phrase is a search of its own, scored against the phone loop with the same threshold.")

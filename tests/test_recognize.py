@@ -14,7 +14,7 @@ import speech_recognition as sr
 from voice.audio import AudioError, load_wav, split_utterances
 from voice.cli import main
 from voice.grammar import compile_jsgf
-from voice.recognize import Recognizer, build_files
+from voice.recognize import CHUNK_SECONDS, Recognizer, build_files
 
 from .audio_fixtures import conversation, speak, with_noise, write_wav
 
@@ -162,8 +162,8 @@ class FakeMicrophone:
         self.clips = list(clips)
 
     def listen(self, timeout):
-        """Like the microphone: the next utterance in 0.1 s chunks."""
-        return self.clips.pop(0).chunks(0.1) if self.clips else None
+        """Like the microphone: the next utterance in chunks."""
+        return self.clips.pop(0).chunks(CHUNK_SECONDS) if self.clips else None
 
     def close(self):
         pass

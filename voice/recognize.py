@@ -84,20 +84,22 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def build_files(content: Content, directory: Path | None = None, wake: str | None = None) -> tuple[Path, Path]:
-    """The grammar and dictionary for this content (and wake phrase), reused while they are unchanged."""
+    """The grammar and dictionary for this content (and wake phrase, spelled as words_of spells it), reused
+    while they are unchanged."""
     # The compiler's own source is part of the key: a new version of it must not reuse an old grammar.
     compiler = hashlib.sha1(Path(__file__).with_name("grammar.py").read_bytes()).hexdigest()[:8]
-    key = content.fingerprint + compiler + (hashlib.sha1(wake.lower().encode()).hexdigest()[:8] if wake else "")
+    key = content.fingerprint + compiler + (hashlib.sha1(wake.encode()).hexdigest()[:8] if wake else "")
     directory = (directory or cache_dir()) / f"grammar-{key}"
     grammar, dictionary = directory / "backcare.jsgf", directory / "backcare.dict"
     if grammar.exists() and dictionary.exists():
         return grammar, dictionary
     directory.mkdir(parents=True, exist_ok=True)
-    wake_words = set(words_of(wake)) if wake else set()
+    wake_words = set(wake.split()) if wake else set()
     jsgf, words = compile_jsgf(content.intents)
     lines, missing = pronunciations(content, words | wake_words)
-    if set(missing) & wake_words:
-        raise RecognizerError(f"the wake phrase has words the recognizer cannot say: {', '.join(sorted(set(missing) & wake_words))}")
+    unsayable = sorted(set(missing) & wake_words)
+    if unsayable:
+        raise RecognizerError(f"the wake phrase has words the recognizer cannot say: {', '.join(unsayable)}")
     if missing:
         raise RecognizerError(unspeakable_message(missing))
     _write_atomic(dictionary, "\n".join(lines) + "\n")
@@ -142,7 +144,7 @@ class Recognizer:
         self.content = content
         self.min_score = min_score
         self.wake = " ".join(words_of(wake or "")) or None  # as the grammar spells it
-        grammar, dictionary = build_files(content, directory, wake)
+        grammar, dictionary = build_files(content, directory, self.wake)
         phones = Path(get_model_path()) / "en-us" / "en-us-phone.lm.bin"
         try:
             self.decoder = Decoder(jsgf=str(grammar), dict=str(dictionary), logfn=os.devnull, **DECODER_OPTIONS)
