@@ -121,7 +121,7 @@ def _understand(args: argparse.Namespace, content) -> int:
     if args.audio:
         from .recognize import understand_audio_files
 
-        for result in understand_audio_files(content, understander, [i for i in inputs if i.strip()]):
+        for result in understand_audio_files(understander, [i for i in inputs if i.strip()]):
             print(json.dumps(result), flush=True)
         return 0
     for text in inputs:

@@ -2,13 +2,15 @@
 
 The templates become one JSGF grammar (alternatives, optional words, lists and expansion rules map
 one to one onto JSGF; any-order groups become every order), so PocketSphinx can only hear sentences we
-can understand. Words the pronouncing dictionary lacks are reported (also by `backcare validate`), never
-guessed.
+can understand. They also become the text of an n-gram language model (random sentences drawn from the
+templates), for the looser second decoder that rejection compares with (voice/recognize.py). Words the
+pronouncing dictionary lacks are reported (also by `backcare validate`), never guessed.
 """
 
 from __future__ import annotations
 
 import itertools
+import random
 import re
 
 from hassil import Intents, RangeSlotList, TextSlotList
@@ -116,3 +118,40 @@ def compile_jsgf(intents: Intents) -> tuple[str, set[str]]:
     writer = JsgfWriter(intents)
     text = writer.grammar()
     return text, writer.words
+
+
+def sample_sentences(intents: Intents, per_intent: int, seed: int = 0) -> list[str]:
+    """Random sentences from each intent's templates, spelled as the recognizer spells them (numbers as words).
+
+    Random rather than hassil's own sampler, which enumerates in order: its first few hundred sentences
+    of an intent all come from its first template and differ only in the last list value."""
+    rng = random.Random(seed)
+    engine = get_rbnf_engine(intents.language)
+
+    def draw(exp: Expression) -> str:
+        if isinstance(exp, TextChunk):
+            return exp.text
+        if isinstance(exp, ListReference):
+            slot_list = intents.slot_lists[exp.list_name]
+            if isinstance(slot_list, RangeSlotList):
+                n = rng.randrange(slot_list.start, slot_list.stop + 1, slot_list.step)
+                return " " + rng.choice(sorted(set(engine.format_number(n).text_by_ruleset.values()))) + " "
+            return draw(rng.choice(slot_list.values).text_in)
+        if isinstance(exp, RuleReference):
+            return draw(intents.expansion_rules[exp.rule_name].expression)
+        if isinstance(exp, Permutation):
+            return " ".join(draw(item) for item in rng.sample(exp.items, len(exp.items)))
+        if isinstance(exp, Alternative):
+            return draw(rng.choice(exp.items))
+        if isinstance(exp, Sequence):
+            return "".join(draw(item) for item in exp.items)
+        raise ValueError(f"unexpected template part {exp!r}")
+
+    sentences = []
+    for name in INTENT_NAMES:
+        intent = intents.intents.get(name)
+        if intent is None:
+            continue
+        templates = [s.expression for data in intent.data for s in data.sentences]
+        sentences += [" ".join(words_of(draw(rng.choice(templates)).replace("-", " "))) for _ in range(per_intent)]
+    return sentences

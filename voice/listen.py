@@ -15,8 +15,8 @@ from pathlib import Path
 
 from .audio import SAMPLE_RATE, AudioClip, Endpointing, Microphone, load_wav, split_utterances
 from .clock import Clock
-from .content import Content
 from .recognize import CHUNK_SECONDS, Recognizer
+from .understand import Understander
 
 
 class KeyboardEars:
@@ -52,10 +52,10 @@ class AudioFileEars:
     goes to the recognizer chunk by chunk as its sound would arrive, in real time with the real clock and
     as fast as possible with a virtual one."""
 
-    def __init__(self, path: Path, content: Content, clock: Clock, recognizer: Recognizer | None = None,
+    def __init__(self, path: Path, understander: Understander, clock: Clock, recognizer: Recognizer | None = None,
                  settings: Endpointing = Endpointing()):
         self.utterances = split_utterances(load_wav(path), settings)
-        self.recognizer = recognizer or Recognizer(content)
+        self.recognizer = recognizer or Recognizer(understander)
         self.clock = clock
         self.started = clock.now()
 
@@ -81,9 +81,9 @@ class MicrophoneEars:
     """The microphone. With a wake phrase, an idle assistant first waits for it; inside a guide the
     commands are heard directly."""
 
-    def __init__(self, content: Content, wake: str | None = None, screen=None, settings: Endpointing = Endpointing(),
+    def __init__(self, understander: Understander, wake: str | None = None, screen=None, settings: Endpointing = Endpointing(),
                  microphone: Microphone | None = None, recognizer: Recognizer | None = None):
-        self.recognizer = recognizer or Recognizer(content, wake=wake)
+        self.recognizer = recognizer or Recognizer(understander, wake=wake)
         self.microphone = microphone or Microphone(settings)
         self.awake = False
         self.screen = screen

@@ -79,7 +79,7 @@ def run_live(args, content: Content) -> int:
         screen = TranscriptScreen(screen, Path(args.log) / "transcript.txt")
     understander = Understander(content)
     clock: Clock = VirtualClock() if args.fast else RealClock()
-    ears = _open_ears(args, content, clock, screen)
+    ears = _open_ears(args, understander, clock, screen)
     speaker = _open_speaker(args, clock, screen)
     assistant = Assistant(content, speaker, clock, rng=random.Random(args.seed), store=FileStore(warn=screen.notice),
                           on_spoken=screen.spoken)
@@ -92,7 +92,7 @@ def run_live(args, content: Content) -> int:
     return 0
 
 
-def _open_ears(args, content: Content, clock: Clock, screen: Screen) -> Ears:
+def _open_ears(args, understander: Understander, clock: Clock, screen: Screen) -> Ears:
     from .audio import AudioError
     from .listen import AudioFileEars, KeyboardEars, MicrophoneEars
     from .recognize import RecognizerError
@@ -101,9 +101,9 @@ def _open_ears(args, content: Content, clock: Clock, screen: Screen) -> Ears:
     if args.text:
         return KeyboardEars()
     if args.input_audio:
-        return AudioFileEars(Path(args.input_audio), content, clock, settings=settings)
+        return AudioFileEars(Path(args.input_audio), understander, clock, settings=settings)
     try:
-        return MicrophoneEars(content, wake=args.wake, screen=screen, settings=settings)
+        return MicrophoneEars(understander, wake=args.wake, screen=screen, settings=settings)
     except (AudioError, RecognizerError) as err:
         screen.notice(f"backcare: {err}; type instead (Enter after each line).")
         return KeyboardEars()
