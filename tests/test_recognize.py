@@ -72,21 +72,22 @@ def test_in_scope_speech_floor(recognizer, understander, voices):
 
 # Not template sentences: each has words the grammar lacks, so its best sentence of ours fits the sound badly.
 PARAPHRASES = [
-    ("how long is left on the timer", "time_left", "en+f3"),
-    ("okay we are ready to carry on now", "resume", "en-us"),
-    ("why does my back always hurt after sex", "ask_causes", "en-us"),
-    ("stop the massage now please", "stop", "en-us"),
-    ("is it normal to have back pain after sex", "ask_is_common", "en-us"),
-    ("what can we do to ease my back pain", "ask_relief", "en+f3"),
+    ("repeat that step once more please", "repeat", "en-us"),
+    ("pause the massage for a moment please", "pause", "en-us+m3"),
+    ("i have a fever and my back hurts", "red_flag", "en-us"),
+    ("end the massage now please", "stop", "en-us+m3"),
+    ("how much more time is left now", "time_left", "en-us"),
+    ("next step now please", "next", "en-us"),
 ]
 
 
-def test_paraphrases_are_heard_when_the_ngram_decoder_agrees(recognizer, understander, voices):
+def test_paraphrases_are_heard_when_the_ngram_decoder_agrees(understander, voices, tmp_path):
+    recognizer = Recognizer(understander, tmp_path)  # fresh: what it heard before shifts its running averages
     transcripts = [(recognizer.transcribe(speak(text, voices, voice=voice)), intent) for text, intent, voice in PARAPHRASES]
     right = [t for t, intent in transcripts if understander.understand(t.text).intent == intent]
-    assert len(right) >= 4, [t.raw for t, _ in transcripts]
-    # Some of them only because the n-gram decoder heard the same request: the grammar's fit alone was too poor.
-    assert sum(t.agreed and t.score < recognizer.min_score for t in right) >= 2, [(t.raw, t.loose) for t in right]
+    assert len(right) >= 4, [(t.raw, t.loose) for t, _ in transcripts]
+    # Most of them only because the n-gram decoder heard the same request: the grammar's fit alone was too poor.
+    assert sum(t.agreed and t.score < recognizer.min_score for t in right) >= 3, [(t.raw, t.loose) for t in right]
 
 
 def test_off_topic_speech_is_rejected_not_forced_onto_the_nearest_command(recognizer, understander, voices):
