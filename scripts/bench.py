@@ -207,7 +207,7 @@ def bench_live_memory() -> Section:
     subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child so far: this one
-    section.rows.append(["peak RSS of `backcare understand --audio` (both decoders loaded)", f"{peak:.0f} MB"])
+    section.rows.append(["peak RSS of `backcare understand --audio` (all three decoders loaded)", f"{peak:.0f} MB"])
     section.rows.append(["`backcare understand --audio` process start to answer (grammar cached)", f"{seconds * 1000:.0f} ms"])
     return section
 

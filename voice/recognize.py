@@ -36,7 +36,7 @@ from .understand import Understander, Understanding
 DECODER_OPTIONS = {"beam": 1e-60, "wbeam": 1e-40, "pbeam": 1e-60, "maxhmmpf": 30000, "bestpath": False,
                    "dither": True, "seed": 1,
                    "cmninit": "57.6,5.1,-6.5,18.7,-19.5,3.5,-0.5,-19.4,-0.9,-6.1,8.8,-0.9,-4.1"}
-# compallsen: score every sound of the model at every frame, so both decoders below measure against
+# compallsen: score every sound of the model at every frame, so the decoders below all measure against
 # the same per-frame best and their scores can be compared.
 DECODER_OPTIONS = {**DECODER_OPTIONS, "compallsen": True}
 # Rejection. Beside the grammar, a phone loop (any sequence of English sounds, PocketSphinx's own phone
@@ -104,9 +104,11 @@ def _write_atomic(path: Path, text: str) -> None:
 def build_files(content: Content, directory: Path | None = None, wake: str | None = None) -> tuple[Path, Path, Path]:
     """The grammar, n-gram model and dictionary for this content (and wake phrase, spelled as words_of
     spells it), reused while they are unchanged."""
-    # The compiler's own source is part of the key: a new version of it must not reuse an old grammar.
+    # The compiler's own source and the model's size are part of the key: a new version of either must not
+    # reuse old files.
     compiler = hashlib.sha1(Path(__file__).with_name("grammar.py").read_bytes()).hexdigest()[:8]
-    key = content.fingerprint + compiler + (hashlib.sha1(wake.encode()).hexdigest()[:8] if wake else "")
+    key = content.fingerprint + compiler + f"n{NGRAM_SENTENCES_PER_INTENT}"
+    key += hashlib.sha1(wake.encode()).hexdigest()[:8] if wake else ""
     directory = (directory or cache_dir()) / f"grammar-{key}"
     grammar, ngram, dictionary = directory / "backcare.jsgf", directory / "backcare.arpa", directory / "backcare.dict"
     if grammar.exists() and ngram.exists() and dictionary.exists():
@@ -168,7 +170,7 @@ def check_speakable(content: Content) -> None:
 
 class Recognizer:
     """Three warm decoders for the whole session: our grammar; the phone loop its fit is measured against;
-    and an n-gram model of our sentences, a looser second opinion on what was asked (see NGRAM_...).
+    and an n-gram model of our sentences, a looser second opinion on what was asked (see NGRAM_MIN_CONFIDENCE).
 
     It understands what it decodes (the understander is the one the rest of the assistant uses), because
     rejection depends on what a sentence asks for: out_of_scope sentences are rejected, and the n-gram
