@@ -193,32 +193,33 @@ def bench_live_memory() -> Section:
     """Peak RSS of the live loop in text mode, fed a short conversation on stdin."""
     conversation = "why does my back hurt after sex\nguide massage\nhow much longer\npause\nresume\nstop\ngoodbye\n"
     env = dict(os.environ, XDG_DATA_HOME=str(Path("/tmp") / "backcare-bench-data"))
-    peak = _peak_rss_mb([sys.executable, "-m", "voice", "--text", "--quiet", "--seed", "1"], stdin=conversation, env=env)
+    peak = _peak_rss_mb(["--text", "--quiet", "--seed", "1"], stdin=conversation, env=env)
     section = Section("Memory and start-up", ["measure", "value"])
     section.rows.append(["peak RSS of `backcare --text` through a short conversation", f"{peak:.0f} MB"])
     wav = Path(tempfile.mkdtemp(prefix="backcare-bench-")) / "next.wav"
     subprocess.run(["espeak-ng", "-w", str(wav), "how much longer"], check=True)
-    command = [sys.executable, "-m", "voice", "understand", "--audio", str(wav)]
-    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)  # builds the grammar cache once
+    subprocess.run([sys.executable, "-m", "voice", "understand", "--audio", str(wav)], cwd=ROOT, check=True,
+                   capture_output=True)  # builds the grammar cache once
     start = time.perf_counter()
-    peak = _peak_rss_mb(command)
+    peak = _peak_rss_mb(["understand", "--audio", str(wav)])
     seconds = time.perf_counter() - start
     section.rows.append(["peak RSS of `backcare understand --audio` (all three decoders loaded)", f"{peak:.0f} MB"])
     section.rows.append(["`backcare understand --audio` process start to answer (grammar cached)", f"{seconds * 1000:.0f} ms"])
     return section
 
 
-def _peak_rss_mb(command: list[str], stdin: str = "", env: dict | None = None) -> float:
-    """Peak RSS of this one child (getrusage's RUSAGE_CHILDREN would give the largest child so far)."""
-    child = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, text=True, env=env)
-    child.stdin.write(stdin)
-    child.stdin.close()
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} exited with {child.returncode}")
-    return usage.ru_maxrss / 1024
+def _peak_rss_mb(args: list[str], stdin: str = "", env: dict | None = None) -> float:
+    """Peak RSS of `python -m voice ARGS` alone: its own high-water mark (VmHWM), read as it exits.
+    getrusage and wait4 would also count the bench's memory, which the child holds until it execs."""
+    with tempfile.NamedTemporaryFile("r") as out:
+        probe = ("import atexit, runpy, sys\n"
+                 f"atexit.register(lambda: open({out.name!r}, 'w').write("
+                 "next(line for line in open('/proc/self/status') if line.startswith('VmHWM'))))\n"
+                 "sys.argv[0] = 'voice'\n"
+                 "runpy.run_module('voice', run_name='__main__', alter_sys=True)\n")
+        subprocess.run([sys.executable, "-c", probe, *args], cwd=ROOT, input=stdin, text=True, capture_output=True,
+                       env=env, check=True, timeout=300)
+        return int(out.read().split()[1]) / 1024
 
 
 def plot_text(per_intent: dict[str, list[int]], latencies: list[float]) -> list[str]:
