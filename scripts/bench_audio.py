@@ -60,7 +60,7 @@ def bench_audio(content, understander, quick: bool, docs: Path):
     for name, snr, kind in CONDITIONS:
         for index, (intent, clean) in enumerate(spoken):
             clip = clean if snr is None else with_noise(clean, snr, kind, seed=index, babble=babble)
-            heard, score, agreed, latency, spent = _ours(recognizer, understander, clip)
+            heard, score, agreed, latency, spent = _ours(recognizer, clip)
             decode_seconds += spent
             audio_seconds += clip.seconds
             latencies["ours"].append(latency)
@@ -72,11 +72,11 @@ def bench_audio(content, understander, quick: bool, docs: Path):
         if name in ("clean", "10 dB pink"):
             for index, (intent, clean) in enumerate(spoken_templates):
                 clip = clean if snr is None else with_noise(clean, snr, kind, seed=index)
-                heard, score, agreed, _, _ = _ours(recognizer, understander, clip)
+                heard, score, agreed, _, _ = _ours(recognizer, clip)
                 scored.setdefault(("templates", name), []).append((heard, intent, score, agreed))
         if name == "clean":
             for index, clip in enumerate(spoken_off_topic):
-                heard, score, agreed, _, _ = _ours(recognizer, understander, clip)
+                heard, score, agreed, _, _ = _ours(recognizer, clip)
                 scored.setdefault(("ours", "off-topic"), []).append((heard, None, score, agreed))
                 if not quick or index < 2:
                     scored.setdefault(("stock", "off-topic"), []).append((_stock(understander, clip)[0], None, float("inf"), False))
@@ -180,7 +180,7 @@ def _template_sentences(content, rng, count):
     return pool[:count]
 
 
-def _ours(recognizer, understander, clip):
+def _ours(recognizer, clip):
     start = time.perf_counter()
     recognizer.start()
     last = 0
@@ -188,7 +188,7 @@ def _ours(recognizer, understander, clip):
         last = time.perf_counter()
         recognizer.feed(chunk)
     transcript = recognizer.finish()
-    intent = understander.understand(transcript.text).intent
+    intent = transcript.heard.intent
     end = time.perf_counter()
     return intent, transcript.score, transcript.agreed, end - last, end - start
 

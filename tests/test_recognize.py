@@ -212,8 +212,8 @@ def test_microphone_turns_are_decoded_as_they_stream_in(understander, voices, tm
                              tmp_path / "mic.wav")
     mic = Microphone(Endpointing(calibration=0), source=RecordingAsMicrophone(load_wav(recording).pcm))
     ears = MicrophoneEars(understander, microphone=mic, recognizer=Recognizer(understander, tmp_path))
-    assert ears.listen(5.0, idle=True) == "guide massage"
-    assert ears.listen(5.0, idle=False) == "how much longer"
+    assert ears.listen(5.0, idle=True).text == "guide massage"
+    assert ears.listen(5.0, idle=False).text == "how much longer"
 
 
 def test_wake_phrase_gates_the_idle_assistant(understander, voices, tmp_path):
@@ -226,8 +226,8 @@ def test_wake_phrase_gates_the_idle_assistant(understander, voices, tmp_path):
                           recognizer=Recognizer(understander, tmp_path, wake="hey coach"))
     assert ears.listen(1.0, idle=True) is None  # no wake phrase yet: ignored
     assert ears.listen(1.0, idle=True) is None and ears.awake  # the wake phrase itself
-    assert ears.listen(1.0, idle=True) == "guide massage"
-    assert ears.listen(1.0, idle=False) == "how much longer"  # inside a guide no wake phrase is needed
+    assert ears.listen(1.0, idle=True).text == "guide massage"
+    assert ears.listen(1.0, idle=False).text == "how much longer"  # inside a guide no wake phrase is needed
     assert ears.listen(1.0, idle=True) is None  # the guide is over: a command needs the wake phrase again
     assert ears.listen(1.0, idle=True) is None and ears.awake  # another voice
 

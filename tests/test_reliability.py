@@ -119,7 +119,7 @@ def test_ctrl_c_mid_guide_is_clean_and_the_guide_is_offered_again(home, monkeypa
 
     def listen(self, timeout, idle=True):
         try:
-            return next(lines)
+            return self.understander.understand(next(lines))
         except StopIteration:
             raise KeyboardInterrupt from None
 

@@ -1,7 +1,7 @@
 """Ears: where the live loop's user turns come from (keyboard, microphone or a recording).
 
-Each answers `listen(timeout, idle)` with what was said ("" when heard but not one of our
-sentences), None when the timeout passed first, or raises EOFError when nothing more will come.
+Each answers `listen(timeout, idle)` with what was said, understood (text "" when heard but not one
+of our sentences), None when the timeout passed first, or raises EOFError when nothing more will come.
 `idle` is true when no guide runs (a wake phrase is only needed then).
 """
 
@@ -16,13 +16,14 @@ from pathlib import Path
 from .audio import SAMPLE_RATE, AudioClip, Endpointing, Microphone, load_wav, split_utterances
 from .clock import Clock
 from .recognize import CHUNK_SECONDS, Recognizer
-from .understand import Understander
+from .understand import Understander, Understanding
 
 
 class KeyboardEars:
     """Typed lines; read on a thread so that guide deadlines fire while nobody is typing."""
 
-    def __init__(self, stream=None):
+    def __init__(self, understander: Understander, stream=None):
+        self.understander = understander
         self.lines: queue.Queue[str | None] = queue.Queue()
         stream = stream or sys.stdin
         threading.Thread(target=self._read, args=(stream,), daemon=True).start()
@@ -36,7 +37,7 @@ class KeyboardEars:
             pass
         self.lines.put(None)
 
-    def listen(self, timeout: float | None, idle: bool = True) -> str | None:
+    def listen(self, timeout: float | None, idle: bool = True) -> Understanding | None:
         try:
             line = self.lines.get(timeout=timeout)
         except queue.Empty:
@@ -44,7 +45,7 @@ class KeyboardEars:
         if line is None:
             self.lines.put(None)
             raise EOFError
-        return line
+        return self.understander.understand(line)
 
 
 class AudioFileEars:
@@ -59,7 +60,7 @@ class AudioFileEars:
         self.clock = clock
         self.started = clock.now()
 
-    def listen(self, timeout: float | None, idle: bool = True) -> str | None:
+    def listen(self, timeout: float | None, idle: bool = True) -> Understanding | None:
         if not self.utterances:
             raise EOFError
         begins = self.started + self.utterances[0].start
@@ -67,7 +68,7 @@ class AudioFileEars:
         if timeout is not None and begins > now + timeout:  # nobody starts speaking before the timeout
             self.clock.sleep_until(now + timeout)
             return None
-        return self.recognizer.transcribe_chunks(self._as_heard(self.utterances.pop(0), begins)).text
+        return self.recognizer.transcribe_chunks(self._as_heard(self.utterances.pop(0), begins)).heard
 
     def _as_heard(self, clip: AudioClip, begins: float) -> Iterator[bytes]:
         heard = 0
@@ -88,19 +89,19 @@ class MicrophoneEars:
         self.awake = False
         self.screen = screen
 
-    def listen(self, timeout: float | None, idle: bool = True) -> str | None:
+    def listen(self, timeout: float | None, idle: bool = True) -> Understanding | None:
         chunks = self.microphone.listen(timeout)
         if chunks is None:
             return None
         waiting = self.recognizer.wake is not None and idle and not self.awake
-        text = self.recognizer.transcribe_chunks(chunks, wake=waiting).text
+        transcript = self.recognizer.transcribe_chunks(chunks, wake=waiting)
         if waiting:
-            self.awake = bool(text)
+            self.awake = bool(transcript.text)
             if self.awake and self.screen is not None:
                 self.screen.notice("(listening)")
             return None
         self.awake = False
-        return text
+        return transcript.heard
 
     def close(self) -> None:
         self.microphone.close()

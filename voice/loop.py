@@ -21,9 +21,9 @@ from .understand import Understander, Understanding
 
 
 class Ears(Protocol):
-    def listen(self, timeout: float | None, idle: bool = True) -> str | None:
-        """What was said before `timeout` seconds ran out ("" when heard but not understood),
-        or None at the timeout; raises EOFError when there is nothing more to hear."""
+    def listen(self, timeout: float | None, idle: bool = True) -> Understanding | None:
+        """What was said before `timeout` seconds ran out, understood (text "" when heard but not one
+        of our sentences), or None at the timeout; raises EOFError when there is nothing more to hear."""
 
 
 class Screen(Protocol):
@@ -44,9 +44,8 @@ NOT_OURS = "(not one of our sentences)"
 REFRESH_SECONDS = 1.0
 
 
-def converse(assistant: Assistant, ears: Ears, understander: Understander, clock: Clock, screen: Screen,
-             refresh: float | None = REFRESH_SECONDS) -> None:
-    """Listen, understand, answer, and fire guide deadlines, until goodbye or the input ends."""
+def converse(assistant: Assistant, ears: Ears, clock: Clock, screen: Screen, refresh: float | None = REFRESH_SECONDS) -> None:
+    """Listen, answer, and fire guide deadlines, until goodbye or the input ends."""
     assistant.start()
     while not assistant.finished:
         deadline = assistant.next_deadline()
@@ -57,14 +56,13 @@ def converse(assistant: Assistant, ears: Ears, understander: Understander, clock
         if refresh is not None and run is not None:
             timeout = refresh if timeout is None else min(timeout, refresh)
         try:
-            text = ears.listen(timeout, idle=assistant.run is None)
+            heard = ears.listen(timeout, idle=assistant.run is None)
         except EOFError:
             return
-        if text:
-            heard = understander.understand(text)
-            screen.heard(text, heard.intent)
+        if heard is not None and heard.text:
+            screen.heard(heard.text, heard.intent)
             assistant.hear(heard)
-        elif text == "" and assistant.run is None:  # inside a guide, stray speech (the TV) is ignored
+        elif heard is not None and assistant.run is None:  # inside a guide, stray speech (the TV) is ignored
             screen.heard(NOT_OURS, None)
             assistant.hear(Understanding(NOT_OURS, None))
         assistant.tick()
@@ -84,7 +82,7 @@ def run_live(args, content: Content) -> int:
     assistant = Assistant(content, speaker, clock, rng=random.Random(args.seed), store=FileStore(warn=screen.notice),
                           on_spoken=screen.spoken)
     try:
-        converse(assistant, ears, understander, clock, screen, refresh=None if args.fast else REFRESH_SECONDS)
+        converse(assistant, ears, clock, screen, refresh=None if args.fast else REFRESH_SECONDS)
     finally:
         speaker.close()
         getattr(ears, "close", lambda: None)()
@@ -99,14 +97,14 @@ def _open_ears(args, understander: Understander, clock: Clock, screen: Screen) -
 
     settings = endpointing(args)
     if args.text:
-        return KeyboardEars()
+        return KeyboardEars(understander)
     if args.input_audio:
         return AudioFileEars(Path(args.input_audio), understander, clock, settings=settings)
     try:
         return MicrophoneEars(understander, wake=args.wake, screen=screen, settings=settings)
     except (AudioError, RecognizerError) as err:
         screen.notice(f"backcare: {err}; type instead (Enter after each line).")
-        return KeyboardEars()
+        return KeyboardEars(understander)
 
 
 # The endpointing options: Endpointing field -> (lowest, highest, unit in the message).

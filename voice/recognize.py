@@ -81,6 +81,10 @@ class RecognizerError(Exception):
     """The recognizer cannot be built (for example a template word has no pronunciation)."""
 
 
+# What rejected speech (and the wake phrase) is understood as: heard, but nothing asked.
+NOTHING = Understanding("", None)
+
+
 @dataclass(frozen=True)
 class Transcript:
     text: str  # empty when rejected
@@ -88,6 +92,7 @@ class Transcript:
     score: float  # fit compared with the phone loop, per frame (see MIN_SCORE); -inf when nothing was decoded
     loose: str = ""  # what the n-gram decoder heard
     agreed: bool = False  # the n-gram decoder's words were understood as the same request as the grammar's
+    heard: Understanding = NOTHING  # `text` understood, so nobody downstream has to understand it again
 
 
 def cache_dir() -> Path:
@@ -212,8 +217,9 @@ class Recognizer:
         loose = loose_hyp.hypstr.strip() if loose_hyp is not None else ""
         heard, loosely = self.understander.understand(raw), self.understander.understand(loose)
         agreed = heard.intent is not None and loosely.confidence >= NGRAM_MIN_CONFIDENCE and _same_request(heard, loosely)
-        accepted = heard.intent is not None and (score >= self.min_score or agreed)
-        return Transcript(raw if accepted else "", raw, score, loose, agreed)
+        if heard.intent is not None and (score >= self.min_score or agreed):
+            return Transcript(raw, raw, score, loose, agreed, heard)
+        return Transcript("", raw, score, loose, agreed)
 
     def transcribe(self, clip: AudioClip, wake: bool = False) -> Transcript:
         return self.transcribe_chunks(clip.chunks(CHUNK_SECONDS), wake)
@@ -240,5 +246,4 @@ def understand_audio_files(understander: Understander, paths: list[str]):
             yield {"file": path, "text": "", "transcript": "", "intent": None, "slots": {}, "confidence": 0.0,
                    "error": str(err)}
             continue
-        result = understander.understand(transcript.text).as_json()
-        yield {**result, "file": path, "transcript": transcript.text}
+        yield {**transcript.heard.as_json(), "file": path, "transcript": transcript.text}
