@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import speech_recognition as sr
 
-from voice.audio import AudioError, load_wav, split_utterances
+from voice.audio import SAMPLE_RATE, AudioError, Endpointing, load_wav, split_utterances
 from voice.cli import main
 from voice.grammar import compile_jsgf
 from voice.recognize import CHUNK_SECONDS, Recognizer, build_files
@@ -146,10 +146,14 @@ def test_empty_and_truncated_wav(voices, tmp_path):
 
 def test_split_finds_each_utterance(voices, tmp_path):
     texts = ["guide massage", "how much longer", "stop"]
-    path = conversation([(0.5 + 3 * i, speak(t, voices)) for i, t in enumerate(texts)], tmp_path / "three.wav")
-    parts = split_utterances(load_wav(path))
+    clips = [speak(t, voices) for t in texts]
+    path = conversation([(0.5 + 3 * i, clip) for i, clip in enumerate(clips)], tmp_path / "three.wav")
+    parts = split_utterances(load_wav(path), Endpointing(end_silence=0.7))
     assert len(parts) == 3
-    assert [round(p.start) for p in parts] == [0, 3, 6]
+    for i, (part, clip) in enumerate(zip(parts, clips)):  # each turn whole, as the microphone would hear it
+        voiced = np.flatnonzero(np.abs(clip.samples()) > 100) / SAMPLE_RATE + 0.5 + 3 * i
+        assert voiced[0] - 0.55 <= part.start <= voiced[0] - 0.4  # its lead-in
+        assert part.start + part.seconds >= voiced[-1] + 0.6  # and the end silence that ended it
 
 
 def test_understand_audio_cli(voices, tmp_path, capsys):
@@ -205,7 +209,7 @@ class RecordingAsMicrophone(sr.AudioSource):
 
 
 def test_microphone_turns_are_decoded_as_they_stream_in(understander, voices, tmp_path):
-    from voice.audio import Endpointing, Microphone
+    from voice.audio import Microphone
     from voice.listen import MicrophoneEars
 
     recording = conversation([(0.5, speak("guide massage", voices)), (3.0, speak("how much longer", voices, voice="en+f3"))],

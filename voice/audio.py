@@ -53,6 +53,11 @@ class Endpointing:
     calibration: float = 0.5  # seconds of room noise measured at start
     min_speech: float = 0.25  # shorter bursts are clicks, not words
 
+    @property
+    def lead_in(self) -> float:
+        """Seconds of quiet kept before speech starts (decoders need some)."""
+        return min(self.end_silence, 0.5)
+
 
 def load_wav(path: Path | str) -> AudioClip:
     path = Path(path)
@@ -119,7 +124,8 @@ FRAME_SECONDS = 0.03
 
 
 def split_utterances(clip: AudioClip, settings: Endpointing = Endpointing()) -> list[AudioClip]:
-    """Cut a recording with several utterances separated by silence into one clip per utterance."""
+    """Cut a recording with several utterances separated by silence into one clip per utterance, each as
+    the microphone would deliver it: from `lead_in` before the speech to the end of the silence that ended it."""
     samples = clip.samples().astype(np.float32)
     frame = int(FRAME_SECONDS * SAMPLE_RATE)
     count = len(samples) // frame
@@ -133,6 +139,7 @@ def split_utterances(clip: AudioClip, settings: Endpointing = Endpointing()) -> 
     loud = rms > threshold
     utterances = []
     gap_frames = int(settings.end_silence / FRAME_SECONDS)
+    lead_frames = int(settings.lead_in / FRAME_SECONDS)
     start = None
     quiet = 0
     for i, is_loud in enumerate(np.append(loud, [False] * (gap_frames + 1))):
@@ -144,8 +151,8 @@ def split_utterances(clip: AudioClip, settings: Endpointing = Endpointing()) -> 
             if quiet > gap_frames:
                 end = i - quiet + 1
                 if (end - start) * FRAME_SECONDS >= settings.min_speech:
-                    lo = max(0, start - 5) * frame  # keep a little lead-in and tail: decoders need it
-                    hi = min(count, end + 5) * frame
+                    lo = max(0, start - lead_frames) * frame
+                    hi = min(count, i) * frame
                     utterances.append(AudioClip(clip.pcm[lo * 2: hi * 2], clip.start + lo / SAMPLE_RATE))
                 start = None
     return utterances
@@ -163,7 +170,7 @@ class Microphone:
             self.source = source or sr.Microphone(sample_rate=SAMPLE_RATE)
             self.recognizer = sr.Recognizer()
             self.recognizer.pause_threshold = settings.end_silence
-            self.recognizer.non_speaking_duration = min(settings.end_silence, 0.5)
+            self.recognizer.non_speaking_duration = settings.lead_in
             self.recognizer.energy_threshold = settings.energy_threshold
             self.recognizer.dynamic_energy_threshold = settings.dynamic_energy
             self.stream = self.source.__enter__()
