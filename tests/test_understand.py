@@ -91,8 +91,9 @@ def test_dev_set_accuracy_floor(understander):
     assert accepted / len(out) <= 0.08
 
 
-def test_every_warning_symptom_in_the_dev_set_is_a_red_flag(understander):
-    missed = [(text, slots) for intent, slots, text in load_dev_set() if intent == "red_flag"
+@pytest.mark.parametrize("path", [DEV_SET, BLIND_SET])
+def test_every_warning_symptom_in_the_dev_and_blind_sets_is_a_red_flag(understander, path):
+    missed = [(text, slots) for intent, slots, text in load_dev_set(path) if intent == "red_flag"
               if understander.understand(text).intent != "red_flag"]
     assert missed == []
 
