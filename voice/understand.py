@@ -121,14 +121,12 @@ class Understander:
             }
             for name, intent in content.intents.intents.items()
         }
-        self.sentences: set[str] = set()
         word_sets: dict[frozenset[str], str] = {}
         for intent, text in sample_intents(content.intents, max_sentences_per_intent=SAMPLES_PER_INTENT,
                                            language=content.intents.language):
             words = normalize(text, self.skip_words)
             if not words:
                 continue
-            self.sentences.add(words)
             word_sets.setdefault(frozenset(_stem(w) for w in words.split()), intent)
         self.vocabulary = sorted({w for words in word_sets for w in words})
         self.column = {w: i for i, w in enumerate(self.vocabulary)}
@@ -145,10 +143,6 @@ class Understander:
         self.columns = np.array([self.column[w] for words in word_sets for w in sorted(words)], dtype=np.int32)
         self.row_starts = np.cumsum([0] + [len(words) for words in word_sets][:-1]).astype(np.int64)
         self.set_weights = np.add.reduceat(self.weights[self.columns], self.row_starts)
-
-    def is_template_sentence(self, text: str) -> bool:
-        """True when `text` is itself one of the template sentences (keeps evaluation sets honest)."""
-        return normalize(text, self.skip_words) in self.sentences
 
     def understand(self, text: str) -> Understanding:
         words = normalize(text, self.skip_words)
