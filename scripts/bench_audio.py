@@ -112,8 +112,8 @@ def bench_audio(content, understander, quick: bool, docs: Path):
                     f"{wrong}/{len(outcomes)} = {wrong / len(outcomes):.0%}"]
         accuracy.rows.append(row)
     accuracy.notes.append(f"Voices: {', '.join(voices)} at 150 words per minute; {len(in_scope)} in-scope and "
-                          f"{len(off_topic)} off-topic development-set utterances (paraphrases, none of them a template "
-                          f"sentence), and {len(templates)} sentences sampled from the templates (what the grammar is "
+                          f"{len(off_topic)} off-topic development-set utterances (written by us; the templates were tuned on "
+                          f"them), and {len(templates)} sentences sampled from the templates (what the grammar is "
                           f"built for). The held-out blind set ({len(blind_in)} in-scope and {len(blind_off)} off-topic "
                           f"rows of tests/data/blind_set.tsv, same voices) was written without sight of the templates "
                           f"and is never tuned on. Rejection threshold {MIN_SCORE:g} (voice/recognize.py MIN_SCORE), or the "

@@ -62,9 +62,9 @@ def test_grammar_is_cached_and_rebuilt_when_content_changes(content, tmp_path):
     assert build_files(changed, tmp_path)[0] != first[0]
 
 
-def test_in_scope_speech_floor(recognizer, understander, voices):
+def test_in_scope_speech_floor(recognizer, voices):
     right = sum(
-        understander.understand(recognizer.transcribe(speak(text, voices)).text).intent == intent
+        recognizer.transcribe(speak(text, voices)).heard.intent == intent
         for text, intent in IN_SCOPE
     )
     assert right >= 6, right  # scripts/bench reports the full figure per voice and noise level
@@ -84,15 +84,15 @@ PARAPHRASES = [
 def test_paraphrases_are_heard_when_the_ngram_decoder_agrees(understander, voices, tmp_path):
     recognizer = Recognizer(understander, tmp_path)  # fresh: what it heard before shifts its running averages
     transcripts = [(recognizer.transcribe(speak(text, voices, voice=voice)), intent) for text, intent, voice in PARAPHRASES]
-    right = [t for t, intent in transcripts if understander.understand(t.text).intent == intent]
+    right = [t for t, intent in transcripts if t.heard.intent == intent]
     assert len(right) >= 4, [(t.raw, t.loose) for t, _ in transcripts]
     # Most of them only because the n-gram decoder heard the same request: the grammar's fit alone was too poor.
     assert sum(t.agreed and t.score < recognizer.min_score for t in right) >= 3, [(t.raw, t.loose) for t in right]
 
 
-def test_off_topic_speech_is_rejected_not_forced_onto_the_nearest_command(recognizer, understander, voices):
+def test_off_topic_speech_is_rejected_not_forced_onto_the_nearest_command(recognizer, voices):
     transcripts = [recognizer.transcribe(speak(text, voices)) for text in OFF_TOPIC]
-    accepted = [t.text for t in transcripts if understander.understand(t.text).intent is not None]
+    accepted = [t.text for t in transcripts if t.heard.intent is not None]
     assert len(accepted) <= 1, accepted
     # The grammar does find sentences of ours in most of them; the acoustic score is what turns them down.
     assert sum(bool(t.raw) and t.score < recognizer.min_score for t in transcripts) >= 2
