@@ -123,8 +123,7 @@ def bench_audio(content, understander, quick: bool, docs: Path):
     tradeoff = Section("Rejection threshold trade-off (ours)",
                        ["min score", "development set clean", "development set 10 dB pink",
                         "template sentences clean", "template sentences 10 dB pink", "off-topic false accepts"])
-    thresholds = [(t, True) for t in [float("-inf")] + sorted({-20, -16, -13, -11, -9, -7, -5, MIN_SCORE})]
-    thresholds.append((MIN_SCORE, False))
+    thresholds = [(t, True) for t in (float("-inf"), -20, -16, -13, MIN_SCORE, -9, -7, -5)] + [(MIN_SCORE, False)]
     for threshold, ask_ngram in thresholds:
         label = "none" if threshold == float("-inf") else f"{threshold:g}"
         label += " (used)" if threshold == MIN_SCORE and ask_ngram else "" if ask_ngram else ", score alone (no n-gram check)"
