@@ -44,7 +44,8 @@ DECODER_OPTIONS = {**DECODER_OPTIONS, "compallsen": True}
 # fit the grammar nearly as well as the phone loop; other speech, forced onto the nearest sentence of
 # ours, fits it clearly worse. The score is the grammar's path score minus the phone loop's, per 10 ms
 # frame, in PocketSphinx's log units. Chosen on the benchmark's development audio (about 5% of
-# off-topic near misses let through); docs/benchmark.md shows the trade-off at other values. Unlike a
+# off-topic near misses let through, before the templates were broadened; 10% since); docs/benchmark.md
+# shows the trade-off at other values. Unlike a
 # plain per-frame acoustic score it does not punish short commands ("skip it": -7 here, -56 there).
 MIN_SCORE = -11.0
 PHONE_LOOP_OPTIONS = {"lw": 2.0, "beam": 1e-20, "pbeam": 1e-20}
