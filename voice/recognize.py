@@ -45,8 +45,8 @@ DECODER_OPTIONS = {**DECODER_OPTIONS, "compallsen": True}
 # ours, fits it clearly worse. The score is the grammar's path score minus the phone loop's, per 10 ms
 # frame, in PocketSphinx's log units. Chosen on the benchmark's development audio (about 5% of
 # off-topic near misses let through, before the templates were broadened; 10% since); docs/benchmark.md
-# shows the trade-off at other values. Unlike a
-# plain per-frame acoustic score it does not punish short commands ("skip it": -7 here, -56 there).
+# shows the trade-off at other values. Unlike a plain per-frame acoustic score it does not punish short
+# commands ("skip it": -7 here, -56 there).
 MIN_SCORE = -11.0
 PHONE_LOOP_OPTIONS = {"lw": 2.0, "beam": 1e-20, "pbeam": 1e-20}
 # A sentence below MIN_SCORE is still taken when the n-gram decoder, free to string our words in any
@@ -82,18 +82,22 @@ class RecognizerError(Exception):
     """The recognizer cannot be built (for example a template word has no pronunciation)."""
 
 
-# What rejected speech (and the wake phrase) is understood as: heard, but nothing asked.
+# What rejected speech is understood as: nothing said that we take.
 NOTHING = Understanding("", None)
 
 
 @dataclass(frozen=True)
 class Transcript:
-    text: str  # empty when rejected
+    heard: Understanding  # the accepted sentence, understood once here for everyone downstream; NOTHING when rejected
     raw: str  # what the grammar decoded, before rejection
     score: float  # fit compared with the phone loop, per frame (see MIN_SCORE); -inf when nothing was decoded
     loose: str = ""  # what the n-gram decoder heard
     agreed: bool = False  # the n-gram decoder's words were understood as the same request as the grammar's
-    heard: Understanding = NOTHING  # `text` understood, so nobody downstream has to understand it again
+
+    @property
+    def text(self) -> str:
+        """The accepted sentence; empty when rejected."""
+        return self.heard.text
 
 
 def cache_dir() -> Path:
@@ -213,14 +217,15 @@ class Recognizer:
             gap = self.logmath.log(hyp.score) - self.logmath.log(free.score)
             score = gap / max(1, self.decoder.n_frames())
         if self.decoder.current_search() == WAKE_SEARCH:  # the wake phrase: its fit alone decides
-            return Transcript(raw if raw and score >= self.min_score else "", raw, score)
+            woke = Understanding(raw, None) if raw and score >= self.min_score else NOTHING  # heard, but it asks nothing
+            return Transcript(woke, raw, score)
         loose_hyp = self.loose.hyp()
         loose = loose_hyp.hypstr.strip() if loose_hyp is not None else ""
         heard, loosely = self.understander.understand(raw), self.understander.understand(loose)
         agreed = heard.intent is not None and loosely.confidence >= NGRAM_MIN_CONFIDENCE and _same_request(heard, loosely)
         if heard.intent is not None and (score >= self.min_score or agreed):
-            return Transcript(raw, raw, score, loose, agreed, heard)
-        return Transcript("", raw, score, loose, agreed)
+            return Transcript(heard, raw, score, loose, agreed)
+        return Transcript(NOTHING, raw, score, loose, agreed)
 
     def transcribe(self, clip: AudioClip, wake: bool = False) -> Transcript:
         return self.transcribe_chunks(clip.chunks(CHUNK_SECONDS), wake)
