@@ -54,10 +54,11 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def bench_text(content: Content, understander: Understander, repeats: int) -> tuple[list[Section], dict]:
-    rows = load_dev_set()
+    sets = {label: load_dev_set(path) for label, path in (
+        ("development set", DEV_SET), ("second development set", DEV_SET_2), ("held-out blind set", BLIND_SET))}
     summaries, per_intent = [], {}
-    for label, path in (("development set", DEV_SET), ("second development set", DEV_SET_2), ("held-out blind set", BLIND_SET)):
-        summary, per_intent[label] = _text_accuracy(understander, load_dev_set(path), label)
+    for label, rows in sets.items():
+        summary, per_intent[label] = _text_accuracy(understander, rows, label)
         summaries.append(summary)
     table = Section("Text accuracy per intent", ["intent", *per_intent])
     for intent in sorted(per_intent["development set"]):
@@ -69,7 +70,7 @@ def bench_text(content: Content, understander: Understander, repeats: int) -> tu
         table.notes.append(f"Misunderstood ({label}): " + ("; ".join(summary.notes) or "none"))
         summary.notes = []
 
-    texts = [t for _, _, t in rows]
+    texts = [t for _, _, t in sets["development set"]]
     latencies = []
     for _ in range(repeats):
         for text in texts:
