@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.audio_fixtures import speak, with_noise  # noqa: E402
 from tests.test_understand import BLIND_SET, load_dev_set  # noqa: E402
-from voice.recognize import CHUNK_SECONDS, MIN_SCORE, Recognizer  # noqa: E402
+from voice.recognize import CHUNK_SECONDS, MIN_SCORE, WAKE_MIN_SCORE, Recognizer  # noqa: E402
 
 WAKE = "hey coach"
 CONDITIONS = [("clean", None, None), ("20 dB white", 20, "white"), ("10 dB pink", 10, "pink"),
@@ -179,7 +179,7 @@ def _wake(understander, others, voices, directory, quick):
     woke = [recognizer.transcribe(clip, wake=True).text != "" for clip in others]
     section.rows.append(["development-set utterances, in-scope and off-topic, clean", f"{sum(woke)}/{len(woke)}"])
     section.notes.append(f"Voices {', '.join(voices)}; the phrase at {'150' if quick else '130, 150 and 170'} words per minute. "
-                         "The wake phrase is a search of its own, scored against the phone loop with the same threshold.")
+                         f"The wake phrase is a search of its own, scored against the phone loop; threshold {WAKE_MIN_SCORE:g} (WAKE_MIN_SCORE).")
     return section
 
 
