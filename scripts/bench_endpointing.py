@@ -1,6 +1,7 @@
-"""Endpointing: does cutting a recording at silences give one piece per turn of a person who hesitates
-mid-sentence, speaks softly, or talks over a fan? Measured for several end-of-utterance silences and
-energy thresholds, to choose the defaults in voice/audio.py Endpointing.
+"""Endpointing: does the microphone's endpointing (SpeechRecognition's, with our settings) give one piece
+per turn of a person who hesitates mid-sentence, speaks softly, or talks over a fan? Each recording is
+heard as the microphone hears it (voice/listen.py Recording). Measured for several end-of-utterance
+silences and energy thresholds, to choose the defaults in voice/audio.py Endpointing.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ sys.path.insert(0, str(ROOT))
 
 from tests.audio_fixtures import speak  # noqa: E402
 from tests.test_understand import load_dev_set  # noqa: E402
-from voice.audio import SAMPLE_RATE, AudioClip, Endpointing, split_utterances  # noqa: E402
+from voice.audio import SAMPLE_RATE, AudioClip, Endpointing, Microphone  # noqa: E402
+from voice.clock import VirtualClock  # noqa: E402
+from voice.listen import Recording  # noqa: E402
 
 END_SILENCES = (0.3, 0.5, 0.7, 1.0, 1.5)
 ENERGY_THRESHOLDS = (100.0, 300.0, 1000.0)
@@ -92,7 +95,26 @@ def _cut_right(trial: Trial, gain: float, noise_rms: float, seed: int, settings:
     noise = np.fft.irfft(spectrum, n=trial.length)
     mix += noise * noise_rms / np.sqrt(np.mean(noise ** 2))
     clip = AudioClip(np.clip(mix, -32768, 32767).astype("<i2").tobytes())
-    pieces = [(p.start, p.start + p.seconds) for p in split_utterances(clip, settings)]
+    pieces = _pieces(clip, settings)
     if len(pieces) != len(spans):
         return False
     return all(lo <= start + 0.1 and hi >= end - 0.1 for (lo, hi), (start, end) in zip(pieces, spans))
+
+
+def _pieces(clip: AudioClip, settings: Endpointing) -> list[tuple[float, float]]:
+    """(start, end) in seconds of each utterance the microphone's endpointing cuts from the recording."""
+    recording = Recording(clip, VirtualClock())
+    microphone = Microphone(settings, source=recording)
+    pieces = []
+    while not recording.finished:
+        chunks = microphone.listen(None)
+        if chunks is None:
+            break
+        first = next(chunks, b"")
+        start = recording.position - len(first)
+        if recording.finished and not any(chunks):  # only the silence at its end
+            break
+        for _ in chunks:
+            pass
+        pieces.append((start / (2 * SAMPLE_RATE), recording.position / (2 * SAMPLE_RATE)))
+    return pieces

@@ -3,15 +3,13 @@ loop fed from a recording."""
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 
 import numpy as np
 import pytest
-import speech_recognition as sr
 
-from voice.audio import SAMPLE_RATE, AudioError, Endpointing, load_wav, split_utterances
+from voice.audio import SAMPLE_RATE, AudioError, Endpointing, load_wav
 from voice.cli import main
 from voice.grammar import compile_jsgf
 from voice.recognize import CHUNK_SECONDS, Recognizer, build_files
@@ -144,16 +142,33 @@ def test_empty_and_truncated_wav(voices, tmp_path):
     assert load_wav(truncated).seconds > 0
 
 
-def test_split_finds_each_utterance(voices, tmp_path):
-    texts = ["guide massage", "how much longer", "stop"]
-    clips = [speak(t, voices) for t in texts]
+def test_a_recording_is_heard_turn_by_turn_like_the_microphone(understander, voices, tmp_path):
+    from voice.clock import VirtualClock
+    from voice.listen import AudioFileEars
+
+    said = [("guide massage", "guide_massage"), ("how much longer", "time_left"), ("stop", "stop")]
+    clips = [speak(text, voices) for text, _ in said]
     path = conversation([(0.5 + 3 * i, clip) for i, clip in enumerate(clips)], tmp_path / "three.wav")
-    parts = split_utterances(load_wav(path), Endpointing(end_silence=0.7))
-    assert len(parts) == 3
-    for i, (part, clip) in enumerate(zip(parts, clips)):  # each turn whole, as the microphone would hear it
+    clock = VirtualClock()
+    ears = AudioFileEars(path, understander, clock, Recognizer(understander, tmp_path))
+    for i, ((_, intent), clip) in enumerate(zip(said, clips)):
+        assert ears.listen(None).intent == intent  # each turn heard, one at a time
         voiced = np.flatnonzero(np.abs(clip.samples()) > 100) / SAMPLE_RATE + 0.5 + 3 * i
-        assert voiced[0] - 0.55 <= part.start <= voiced[0] - 0.4  # its lead-in
-        assert part.start + part.seconds >= voiced[-1] + 0.6  # and the end silence that ended it
+        assert voiced[-1] + 0.4 <= clock.now() <= voiced[-1] + 1.0  # heard once its end silence (0.7 s, from the fade) passed
+    with pytest.raises(EOFError):  # the silence after the last turn is not one more turn
+        ears.listen(None)
+
+
+def test_listening_to_a_recording_times_out_on_its_clock(understander, voices, tmp_path):
+    from voice.clock import VirtualClock
+    from voice.listen import AudioFileEars
+
+    path = conversation([(4.0, speak("how much longer", voices))], tmp_path / "late.wav")
+    clock = VirtualClock()
+    ears = AudioFileEars(path, understander, clock, Recognizer(understander, tmp_path), Endpointing(calibration=0))
+    assert ears.listen(1.0) is None and 0.9 <= clock.now() <= 1.2  # nobody spoke yet: a guide deadline can fire
+    assert ears.listen(0.0) is None and clock.now() <= 1.2  # a deadline already due does not wait for speech
+    assert ears.listen(10.0).text == "how much longer"
 
 
 def test_understand_audio_cli(voices, tmp_path, capsys):
@@ -193,28 +208,30 @@ class FakeMicrophone:
         pass
 
 
-class RecordingAsMicrophone(sr.AudioSource):
-    """What PyAudio would deliver from a microphone, played from a recording."""
+def test_the_threshold_rises_with_the_room_noise_but_not_with_a_word_said_during_calibration():
+    from voice.audio import NOISE_MARGIN, AudioClip, Microphone
+    from voice.clock import VirtualClock
+    from voice.listen import Recording
 
-    CHUNK, SAMPLE_RATE, SAMPLE_WIDTH = 1024, 16000, 2
-
-    def __init__(self, pcm: bytes):
-        self.stream = io.BytesIO(pcm)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return None
+    rng = np.random.default_rng(0)
+    fan = rng.normal(0, 300, SAMPLE_RATE)  # one second of room noise at RMS 300
+    mic = Microphone(Endpointing(calibration=0.5), source=Recording(AudioClip(fan.astype("<i2").tobytes()), VirtualClock()))
+    assert 0.9 * NOISE_MARGIN * 300 <= mic.recognizer.energy_threshold <= 1.1 * NOISE_MARGIN * 300
+    fan[:2 * 1024] += rng.normal(0, 5000, 2 * 1024)  # a loud word over the first two 64 ms chunks
+    mic = Microphone(Endpointing(calibration=0.5), source=Recording(AudioClip(fan.astype("<i2").tobytes()), VirtualClock()))
+    assert mic.recognizer.energy_threshold <= 1.1 * NOISE_MARGIN * 300
+    quiet = Microphone(Endpointing(calibration=0.5), source=Recording(AudioClip(bytes(SAMPLE_RATE * 2)), VirtualClock()))
+    assert quiet.recognizer.energy_threshold == Endpointing().energy_threshold  # the floor in a silent room
 
 
 def test_microphone_turns_are_decoded_as_they_stream_in(understander, voices, tmp_path):
     from voice.audio import Microphone
-    from voice.listen import MicrophoneEars
+    from voice.clock import VirtualClock
+    from voice.listen import MicrophoneEars, Recording
 
     recording = conversation([(0.5, speak("guide massage", voices)), (3.0, speak("how much longer", voices, voice="en+f3"))],
                              tmp_path / "mic.wav")
-    mic = Microphone(Endpointing(calibration=0), source=RecordingAsMicrophone(load_wav(recording).pcm))
+    mic = Microphone(Endpointing(calibration=0), source=Recording(load_wav(recording), VirtualClock()))
     ears = MicrophoneEars(understander, microphone=mic, recognizer=Recognizer(understander, tmp_path))
     assert ears.listen(5.0, idle=True).text == "guide massage"
     assert ears.listen(5.0, idle=False).text == "how much longer"

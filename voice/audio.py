@@ -40,16 +40,22 @@ class AudioClip:
         return (self.pcm[offset: offset + step] for offset in range(0, len(self.pcm), step))
 
 
+# The energy threshold is at least this many times the room noise measured at start. Over a fan (pink
+# noise at RMS 300), with 0.7 s end silence: 2 times cut 16 of 20 three-turn recordings right, 3 times 20,
+# 5 times 19 (scripts/bench_endpointing.py, one-off sweep).
+NOISE_MARGIN = 3.0
+
+
 @dataclass(frozen=True)
 class Endpointing:
-    """When an utterance starts and ends. Defaults measured by scripts/bench (scripts/bench_endpointing.py):
-    a person lying down speaks softly and hesitates mid-sentence. 0.7 s of quiet kept every hesitating turn
-    whole where 0.5 s split most; an energy floor of 100 kept soft speech (-18 dB) where 300 lost 8 in 20.
-    Over a fan the floor rises with the measured noise anyway."""
+    """When an utterance starts and ends, for the microphone and recordings alike (both go through
+    SpeechRecognition's endpointing). Defaults measured by scripts/bench (scripts/bench_endpointing.py): a
+    person lying down speaks softly and hesitates mid-sentence. 0.7 s of quiet kept every hesitating turn
+    whole where 0.5 s split most; an energy floor of 100 kept soft speech (-18 dB) where 300 lost 5 in 20.
+    Over a fan the threshold rises with the room noise measured at start (NOISE_MARGIN)."""
 
     end_silence: float = 0.7  # seconds of quiet that end an utterance
     energy_threshold: float = 100.0  # RMS on the 16-bit scale below which a frame is quiet
-    dynamic_energy: bool = True  # follow the room's noise level
     calibration: float = 0.5  # seconds of room noise measured at start
     min_speech: float = 0.25  # shorter bursts are clicks, not words
 
@@ -120,44 +126,6 @@ def to_pcm16(frames: bytes, channels: int, width: int, rate: int, floating: bool
     return np.clip(data, -32768, 32767).astype("<i2").tobytes()
 
 
-FRAME_SECONDS = 0.03
-
-
-def split_utterances(clip: AudioClip, settings: Endpointing = Endpointing()) -> list[AudioClip]:
-    """Cut a recording with several utterances separated by silence into one clip per utterance, each as
-    the microphone would deliver it: from `lead_in` before the speech to the end of the silence that ended it."""
-    samples = clip.samples().astype(np.float32)
-    frame = int(FRAME_SECONDS * SAMPLE_RATE)
-    count = len(samples) // frame
-    if count == 0:
-        return []
-    rms = np.sqrt(np.mean(samples[: count * frame].reshape(count, frame) ** 2, axis=1))
-    threshold = settings.energy_threshold
-    if settings.dynamic_energy:
-        noise = np.percentile(rms, 10)
-        threshold = max(threshold, noise * 3.0)
-    loud = rms > threshold
-    utterances = []
-    gap_frames = int(settings.end_silence / FRAME_SECONDS)
-    lead_frames = int(settings.lead_in / FRAME_SECONDS)
-    start = None
-    quiet = 0
-    for i, is_loud in enumerate(np.append(loud, [False] * (gap_frames + 1))):
-        if is_loud:
-            start = i if start is None else start
-            quiet = 0
-        elif start is not None:
-            quiet += 1
-            if quiet > gap_frames:
-                end = i - quiet + 1
-                if (end - start) * FRAME_SECONDS >= settings.min_speech:
-                    lo = max(0, start - lead_frames) * frame
-                    hi = min(count, i) * frame
-                    utterances.append(AudioClip(clip.pcm[lo * 2: hi * 2], clip.start + lo / SAMPLE_RATE))
-                start = None
-    return utterances
-
-
 class Microphone:
     """The microphone through SpeechRecognition (PyAudio), with our endpointing settings."""
 
@@ -171,19 +139,37 @@ class Microphone:
             self.recognizer = sr.Recognizer()
             self.recognizer.pause_threshold = settings.end_silence
             self.recognizer.non_speaking_duration = settings.lead_in
+            self.recognizer.phrase_threshold = settings.min_speech
             self.recognizer.energy_threshold = settings.energy_threshold
-            self.recognizer.dynamic_energy_threshold = settings.dynamic_energy
+            # Not SpeechRecognition's dynamic threshold: it follows the speech as well as the room, rises while a
+            # person talks, and cut the turns of people who hesitate (scripts/bench_endpointing.py).
+            self.recognizer.dynamic_energy_threshold = False
             self.stream = self.source.__enter__()
             if settings.calibration > 0:
-                self.recognizer.adjust_for_ambient_noise(self.stream, duration=settings.calibration)
+                noise = self._room_noise(settings.calibration)
+                self.recognizer.energy_threshold = max(settings.energy_threshold, NOISE_MARGIN * noise)
         except (ImportError, AttributeError) as err:
             raise AudioError(f"no microphone: PyAudio is not installed ({err})") from None
         except Exception as err:  # PyAudio raises OSError or its own errors for a missing device
             raise AudioError(f"no microphone found ({type(err).__name__}: {err})") from None
 
+    def _room_noise(self, seconds: float) -> float:
+        """RMS of the room in the first `seconds` (16-bit scale): the median over 64 ms chunks, so that a
+        word said meanwhile does not raise the threshold above the person's voice."""
+        source = self.stream
+        levels = []
+        for _ in range(round(seconds * source.SAMPLE_RATE / source.CHUNK) or 1):
+            chunk = source.stream.read(source.CHUNK)
+            samples = np.frombuffer(chunk[: len(chunk) // 2 * 2], dtype="<i2").astype(np.float64)
+            if len(samples):
+                levels.append(np.sqrt(np.mean(samples ** 2)))
+        return float(np.median(levels)) if levels else 0.0
+
     def listen(self, timeout: float | None) -> Iterator[bytes] | None:
         """The next utterance in chunks as it is spoken (16 kHz, 16-bit), so that it can be decoded while
         the person talks; None if nobody started speaking within `timeout` seconds."""
+        # SpeechRecognition takes a timeout of 0 as none at all; a deadline already due must not wait for speech.
+        timeout = None if timeout is None else max(timeout, 1e-3)
         chunks = self.recognizer.listen(self.stream, timeout=timeout, phrase_time_limit=15, stream=True)
         try:
             first = next(chunks)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import queue
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
-from .audio import SAMPLE_RATE, AudioClip, Endpointing, Microphone, load_wav, split_utterances
+import speech_recognition as sr
+
+from .audio import SAMPLE_RATE, AudioClip, Endpointing, Microphone, load_wav
 from .clock import Clock
-from .recognize import CHUNK_SECONDS, Recognizer
+from .recognize import Recognizer
 from .understand import Understander, Understanding
 
 
@@ -48,34 +49,34 @@ class KeyboardEars:
         return self.understander.understand(line)
 
 
-class AudioFileEars:
-    """A recording with several utterances separated by silence, heard like the microphone: each utterance
-    goes to the recognizer chunk by chunk as its sound would arrive, in real time with the real clock and
-    as fast as possible with a virtual one."""
+class Recording(sr.AudioSource):
+    """A recording as a microphone delivers it (a SpeechRecognition audio source): each chunk is read
+    once its sound has arrived on the clock, so `--input-audio` runs in real time on the real clock and
+    at once on a virtual one, through the same endpointing as the microphone."""
 
-    def __init__(self, path: Path, understander: Understander, clock: Clock, recognizer: Recognizer | None = None,
-                 settings: Endpointing = Endpointing()):
-        self.utterances = split_utterances(load_wav(path), settings)
-        self.recognizer = recognizer or Recognizer(understander)
-        self.clock = clock
+    CHUNK, SAMPLE_RATE, SAMPLE_WIDTH = 1024, SAMPLE_RATE, 2  # as sr.Microphone reads: 64 ms
+
+    def __init__(self, clip: AudioClip, clock: Clock):
+        self.pcm, self.clock = clip.pcm, clock
         self.started = clock.now()
+        self.position = 0  # bytes read so far
+        self.stream = self
 
-    def listen(self, timeout: float | None, idle: bool = True) -> Understanding | None:
-        if not self.utterances:
-            raise EOFError
-        begins = self.started + self.utterances[0].start
-        now = self.clock.now()
-        if timeout is not None and begins > now + timeout:  # nobody starts speaking before the timeout
-            self.clock.sleep_until(now + timeout)
-            return None
-        return self.recognizer.transcribe_chunks(self._as_heard(self.utterances.pop(0), begins)).heard
+    def __enter__(self):
+        return self
 
-    def _as_heard(self, clip: AudioClip, begins: float) -> Iterator[bytes]:
-        heard = 0
-        for chunk in clip.chunks(CHUNK_SECONDS):
-            heard += len(chunk)
-            self.clock.sleep_until(begins + heard / (2 * SAMPLE_RATE))
-            yield chunk
+    def __exit__(self, *exc):
+        return None
+
+    def read(self, frames: int) -> bytes:
+        chunk = self.pcm[self.position: self.position + 2 * frames]
+        self.position += len(chunk)
+        self.clock.sleep_until(self.started + self.position / (2 * SAMPLE_RATE))
+        return chunk
+
+    @property
+    def finished(self) -> bool:
+        return self.position >= len(self.pcm)
 
 
 class MicrophoneEars:
@@ -105,3 +106,22 @@ class MicrophoneEars:
 
     def close(self) -> None:
         self.microphone.close()
+
+
+class AudioFileEars:
+    """A recording with several utterances separated by silence, heard exactly as the microphone is: the
+    same endpointing (SpeechRecognition's), the same streaming into the recognizer, the same wake phrase."""
+
+    def __init__(self, path: Path, understander: Understander, clock: Clock, recognizer: Recognizer | None = None,
+                 settings: Endpointing = Endpointing(), wake: str | None = None, screen=None):
+        self.recording = Recording(load_wav(path), clock)
+        self.ears = MicrophoneEars(understander, wake=wake, screen=screen, settings=settings,
+                                   microphone=Microphone(settings, source=self.recording), recognizer=recognizer)
+
+    def listen(self, timeout: float | None, idle: bool = True) -> Understanding | None:
+        if self.recording.finished:
+            raise EOFError
+        heard = self.ears.listen(timeout, idle)
+        if self.recording.finished and (heard is None or not heard.text):  # only the silence at its end
+            raise EOFError
+        return heard

@@ -99,7 +99,7 @@ def _open_ears(args, understander: Understander, clock: Clock, screen: Screen) -
     if args.text:
         return KeyboardEars(understander)
     if args.input_audio:
-        return AudioFileEars(Path(args.input_audio), understander, clock, settings=settings)
+        return AudioFileEars(Path(args.input_audio), understander, clock, settings=settings, wake=args.wake, screen=screen)
     try:
         return MicrophoneEars(understander, wake=args.wake, screen=screen, settings=settings)
     except (AudioError, RecognizerError) as err:
