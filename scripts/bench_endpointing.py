@@ -50,7 +50,8 @@ def bench_endpointing(quick: bool):
                 row.append(f"{right}/{len(trials)}")
             section.rows.append(row)
     section.notes.append(
-        f"{len(trials)} recordings of 3 turns each (development-set sentences, espeak-ng), every turn split in "
+        f"{len(trials)} recordings of 3 turns each (development-set sentences, espeak-ng), heard through the microphone's "
+        f"endpointing (SpeechRecognition's, after {defaults.calibration:g} s of calibration), every turn split in "
         "two by a hesitation of 0.3-0.6 s, turns 1.2-2.5 s apart. Soft voice: speech at 12% of full level "
         "(-18 dB); fan or TV hum: pink noise at RMS 300. Right means each turn is one piece, whole. A longer "
         "end silence survives longer hesitations but the person waits that long for every answer.")
