@@ -127,10 +127,11 @@ def to_pcm16(frames: bytes, channels: int, width: int, rate: int, floating: bool
 
 
 class Microphone:
-    """The microphone through SpeechRecognition (PyAudio), with our endpointing settings."""
+    """The microphone through SpeechRecognition (PyAudio), with our endpointing settings; also how a
+    recording is heard (voice/listen.py Recording), so both share one endpointing."""
 
     def __init__(self, settings: Endpointing = Endpointing(), source=None):
-        """`source`: a SpeechRecognition AudioSource to use instead of the default microphone (tests)."""
+        """`source`: a SpeechRecognition AudioSource to use instead of the default microphone (a recording)."""
         try:
             import speech_recognition as sr
 
