@@ -196,6 +196,18 @@ def test_live_loop_from_a_recording(voices, tmp_path, capsys, monkeypatch):
     assert out.index("Step one") < out.index("seconds left") < out.index("stopped")
 
 
+def test_a_recording_with_a_wake_phrase(voices, tmp_path, capsys, monkeypatch):
+    """With --wake, an idle assistant ignores a request until the wake phrase, in a recording as at the microphone."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    path = conversation([(0.5, speak("guide massage", voices, voice="en-us")),
+                         (4.0, speak("hey coach", voices, voice="en-us")),
+                         (7.0, speak("what can i do to relieve the pain", voices, voice="en-us"))], tmp_path / "wake.wav")
+    assert main(["--input-audio", str(path), "--fast", "--wake", "hey coach", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "Step one" not in out  # asked before the wake phrase: not acted on
+    assert "(ask_relief)" in out
+
+
 class FakeMicrophone:
     def __init__(self, clips):
         self.clips = list(clips)
