@@ -176,7 +176,8 @@ class Microphone:
             first = next(chunks)
         except (self.sr.WaitTimeoutError, StopIteration):
             return None
-        return (audio.get_raw_data(convert_rate=SAMPLE_RATE, convert_width=2) for audio in itertools.chain([first], chunks))
+        pcm = (audio.get_raw_data(convert_rate=SAMPLE_RATE, convert_width=2) for audio in itertools.chain([first], chunks))
+        return (chunk for chunk in pcm if chunk)  # a source at its end hands over empty chunks; PocketSphinx refuses them
 
     def close(self) -> None:
         self.source.__exit__(None, None, None)

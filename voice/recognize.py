@@ -205,8 +205,6 @@ class Recognizer:
             decoder.start_utt()
 
     def feed(self, pcm: bytes) -> None:
-        if not pcm:  # a source at its end hands over empty chunks; PocketSphinx refuses them
-            return
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
         samples += self.noise.normal(0.0, NOISE_FLOOR_RMS, len(samples)).astype(np.float32)
         pcm = np.clip(samples, -32768, 32767).astype("<i2").tobytes()
