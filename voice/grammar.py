@@ -124,8 +124,9 @@ def compile_jsgf(intents: Intents) -> tuple[str, set[str]]:
     return text, writer.words
 
 
-def sample_sentences(intents: Intents, per_intent: int, seed: int = 0) -> list[str]:
-    """Random sentences from each intent's templates, spelled as the recognizer spells them (numbers as words).
+def sample_sentences(intents: Intents, per_intent: int, seed: int = 0) -> list[tuple[str, str]]:
+    """(intent, sentence): random sentences from each intent's templates, out_of_scope too, spelled as the
+    recognizer spells them (numbers as words).
 
     Random rather than hassil's own sampler, which enumerates in order: its first few hundred sentences
     of an intent all come from its first template and differ only in the last list value."""
@@ -152,12 +153,12 @@ def sample_sentences(intents: Intents, per_intent: int, seed: int = 0) -> list[s
         raise ValueError(f"unexpected template part {exp!r}")
 
     sentences = []
-    for name in INTENT_NAMES:
+    for name in list(INTENT_NAMES) + [OUT_OF_SCOPE]:
         intent = intents.intents.get(name)
         if intent is None:
             continue
         templates = [s.expression for data in intent.data for s in data.sentences]
-        sentences += [" ".join(words_of(draw(rng.choice(templates)).replace("-", " "))) for _ in range(per_intent)]
+        sentences += [(name, " ".join(words_of(draw(rng.choice(templates)).replace("-", " ")))) for _ in range(per_intent)]
     return sentences
 
 
@@ -165,7 +166,8 @@ def compile_arpa(intents: Intents) -> str:
     """A trigram model (ARPA text) of random template sentences, by pocketsphinx's own tool."""
     from pocketsphinx.lm import ArpaBoLM
 
-    model = ArpaBoLM(text="\n".join(sample_sentences(intents, NGRAM_SENTENCES_PER_INTENT)), add_start=True, case="lower")
+    model = ArpaBoLM(text="\n".join(text for intent, text in sample_sentences(intents, NGRAM_SENTENCES_PER_INTENT)
+                                    if intent != OUT_OF_SCOPE), add_start=True, case="lower")
     model.compute()
     out = io.StringIO()
     model.write(out)
