@@ -86,6 +86,8 @@ BROKEN = [
     ("intents.yaml", "  next:\n", "  nexxt:\n", "unknown intent 'nexxt'", "nexxt:"),
     ("intents.yaml", '"time left"', '"time (left"', "bad template syntax", "time (left"),
     ("intents.yaml", '"slow down"', '"slow {nothing} down"', "unknown list {nothing}", "slow {nothing} down"),
+    ("intents.yaml", "  - for now\n", "  - For Now!\n", "endings: expected lower-case words", "For Now!"),
+    ("intents.yaml", 'unpause: "AH N P AO Z"', 'unpause: "uhn pause"', "pronunciation of 'unpause'", "uhn pause"),
     ("answers.yaml", "  - intent: ask_exercise\n", "  - intent: ask_exercize\n", "unknown intent 'ask_exercize'", "ask_exercize"),
     ("answers.yaml", "  - intent: ask_clinic\n", "  - intent: ask_exercise\n", "duplicate answer for 'ask_exercise'", None),
     ("guides.yaml", "        seconds: 120\n", "        seconds: -5\n", "out of range", "seconds: -5"),

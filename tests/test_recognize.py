@@ -73,9 +73,9 @@ PARAPHRASES = [
     ("repeat that step once more please", "repeat", "en-us"),
     ("pause the massage for a moment please", "pause", "en-us+m3"),
     ("i have a fever and my back hurts", "red_flag", "en-us"),
-    ("end the massage now please", "stop", "en-us+m3"),
+    ("stop the whole massage please", "stop", "en-us+m3"),
     ("how much more time is left now", "time_left", "en-us"),
-    ("next step now please", "next", "en-us"),
+    ("could you keep it going please", "resume", "en-us"),
 ]
 
 
@@ -272,3 +272,9 @@ def test_any_order_templates_become_every_order():
     jsgf, words = compile_jsgf(intents)
     assert "( next step | step next ) please" in jsgf
     assert words == {"next", "step", "please"}
+
+
+def test_any_sentence_may_end_with_a_courtesy(content):
+    jsgf, words = compile_jsgf(content.intents, ("for now", "thanks"))
+    assert "[ <ending> ]" in jsgf and "<ending> = ( for now | thanks );" in jsgf
+    assert {"for", "now", "thanks"} <= words

@@ -169,6 +169,7 @@ LINE_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
 class Content:
     intents: Intents = field(compare=False)
     pronunciations: Mapping[str, str]  # word -> CMU phones, for words the recognizer's dictionary lacks
+    endings: tuple[str, ...]  # courtesies that may end any sentence ("for now", "thanks"), longest first
     answers: tuple[Answer, ...]
     guides: tuple[Guide, ...]
     lines: Lines
@@ -393,6 +394,19 @@ def _check_pronunciations(f: _File, doc: _Map) -> Mapping[str, str]:
     return MappingProxyType(result)
 
 
+def _check_endings(f: _File, doc: _Map) -> tuple[str, ...]:
+    endings = doc.get("endings")
+    if endings is None:
+        return ()
+    if not isinstance(endings, _Seq):
+        f.problem(doc.line_of("endings"), "endings: expected a list of phrases")
+        return ()
+    for ending, line in zip(endings, endings.item_lines):
+        if not isinstance(ending, str) or not re.fullmatch(r"[a-z']+( [a-z']+)*", ending):
+            f.problem(line, f"endings: expected lower-case words, got {ending!r}")
+    return tuple(sorted((e for e in endings if isinstance(e, str)), key=lambda e: -len(e.split())))
+
+
 def _check_answers(f: _File, doc: _Map) -> tuple[Answer, ...]:
     entries = doc["answers"]
     if not isinstance(entries, _Seq):
@@ -606,4 +620,7 @@ def load_content(directory: Path | str | None = None) -> Content:
     if problems or intents is None or lines is None:
         raise ContentError(problems or [Problem(directory, 0, "content could not be loaded")])
     pronunciations = check("intents.yaml", _check_pronunciations)
-    return Content(intents, pronunciations, answers, guides, lines, offers, digest.hexdigest()[:16])
+    endings = check("intents.yaml", _check_endings)
+    if problems:
+        raise ContentError(problems)
+    return Content(intents, pronunciations, endings, answers, guides, lines, offers, digest.hexdigest()[:16])

@@ -39,8 +39,9 @@ def _rule_name(name: str) -> str:
 
 
 class JsgfWriter:
-    def __init__(self, intents: Intents):
+    def __init__(self, intents: Intents, endings: tuple[str, ...] = ()):
         self.intents = intents
+        self.endings = endings
         self.rules: dict[str, str] = {}
         self.words: set[str] = set()
 
@@ -107,6 +108,10 @@ class JsgfWriter:
             self.rules[f"intent_{name}"] = "( " + " | ".join(s for s in sentences if s.strip()) + " )"
             intents.append(f"<intent_{name}>")
         sentence = "( " + " | ".join(intents) + " )"
+        if self.endings:  # as the understander takes them: one courtesy at the end of any sentence
+            self.rules["ending"] = "( " + " | ".join(self.endings) + " )"
+            self.words.update(w for ending in self.endings for w in ending.split())
+            sentence = f"{sentence} [ <ending> ]"
         skip = sorted({w for word in self.intents.skip_words for w in words_of(word)} - TOO_SHORT_TO_SKIP)
         if skip:  # hassil ignores these anywhere; the recogniser allows one before and one after a sentence
             self.words.update(skip)
@@ -117,9 +122,9 @@ class JsgfWriter:
         return "\n".join(lines) + "\n"
 
 
-def compile_jsgf(intents: Intents) -> tuple[str, set[str]]:
-    """The JSGF text of every template, and its words."""
-    writer = JsgfWriter(intents)
+def compile_jsgf(intents: Intents, endings: tuple[str, ...] = ()) -> tuple[str, set[str]]:
+    """The JSGF text of every template (which may end with one of `endings`), and its words."""
+    writer = JsgfWriter(intents, endings)
     text = writer.grammar()
     return text, writer.words
 

@@ -127,7 +127,7 @@ def build_files(content: Content, directory: Path | None = None, wake: str | Non
         return grammar, ngram, dictionary
     directory.mkdir(parents=True, exist_ok=True)
     wake_words = set(wake.split()) if wake else set()
-    jsgf, words = compile_jsgf(content.intents)
+    jsgf, words = compile_jsgf(content.intents, content.endings)
     lines, missing = pronunciations(content, words | wake_words)
     unsayable = sorted(set(missing) & wake_words)
     if unsayable:
@@ -162,7 +162,7 @@ def unspeakable_message(missing: list[str]) -> str:
 
 def check_speakable(content: Content) -> None:
     """`backcare validate`: every template word must be one the recognizer can hear."""
-    _, missing = pronunciations(content, compile_jsgf(content.intents)[1])
+    _, missing = pronunciations(content, compile_jsgf(content.intents, content.endings)[1])
     if missing:
         raise RecognizerError(unspeakable_message(missing))
 
