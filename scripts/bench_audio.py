@@ -185,12 +185,11 @@ def _wake(understander, others, voices, directory, quick):
 
 
 def _template_sentences(content, rng, count):
-    from hassil.sample import sample_intents
+    """Random sentences from all templates (hassil's own sampler would give each intent's first template only)."""
+    from voice.content import OUT_OF_SCOPE
+    from voice.grammar import sample_sentences
 
-    from voice.content import INTENT_NAMES
-
-    pool = [(i, t) for i, t in sample_intents(content.intents, max_sentences_per_intent=40, language="en")
-            if i in INTENT_NAMES]
+    pool = [(i, t) for i, t in sample_sentences(content.intents, 40, seed=rng.randrange(1 << 30)) if i != OUT_OF_SCOPE]
     rng.shuffle(pool)
     return pool[:count]
 

