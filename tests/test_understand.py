@@ -65,8 +65,9 @@ def test_near_misses_and_nothing_get_no_intent(understander, text):
     assert understander.understand(text).intent is None
 
 
-def test_paraphrase_slots_are_spotted(understander):
-    result = understander.understand("could you time the heat thing for like twenty minutes")
+@pytest.mark.parametrize("minutes", ["twenty", "20"])  # typed digits count as the number's words
+def test_paraphrase_slots_are_spotted(understander, minutes):
+    result = understander.understand(f"could you time the heat thing for like {minutes} minutes")
     assert result.intent == "guide_compress" and result.slots == {"minutes": 20}
     assert 0 < result.confidence < 1
 

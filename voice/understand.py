@@ -1,8 +1,9 @@
 """Text -> intent: what did the person ask for, with which slots, and how sure are we.
 
 Order of evidence: a warning symptom anywhere wins (safety first); then an exact hassil template
-match, with or without a courtesy at the end (the content's `endings`); then the nearest sampled template sentence by fuzzy similarity, accepted only above a threshold
-so that "my back door is stuck" or "next song" gets no intent at all.
+match, with or without a courtesy at the end (the content's `endings`); then the nearest sampled
+template sentence by fuzzy similarity, accepted only above a threshold so that "my back door is stuck"
+or "next song" gets no intent at all.
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ class Understander:
                 return Understanding(text, None, {}, 0.0)
             slots = {name: _plain(entity.value) for name, entity in result.entities.items()}
             return Understanding(text, result.intent.name, slots, 1.0)
-        intent, score = self._nearest(words.split())
+        intent, score = self._nearest(self._spelled(words.split()))
         if intent is None or intent == OUT_OF_SCOPE or score < self.threshold:
             return Understanding(text, None, {}, 0.0)
         slots = {}
@@ -178,6 +179,14 @@ class Understander:
             if words.endswith(" " + ending):
                 return words[: -len(ending) - 1]
         return words
+
+    def _spelled(self, words: list[str]) -> list[str]:
+        """Typed numbers as the sampled sentences spell them ("20" -> "twenty"), for the fuzzy step."""
+        spelled = []
+        for word in words:
+            spoken = _number_words(int(word), self.content.intents.language) if word.isdigit() and len(word) <= 3 else ()
+            spelled += min(spoken).replace("-", " ").split() if spoken else [word]
+        return spelled
 
     def _nearest(self, words: list[str]) -> tuple[str | None, float]:
         """The intent of the template sentence with the best IDF-weighted word F1, and that F1."""
