@@ -28,9 +28,7 @@ def with_noise(clip: AudioClip, snr_db: float, kind: str = "white", seed: int = 
     if kind == "white":
         noise = rng.standard_normal(len(speech))
     elif kind == "pink":
-        spectrum = np.fft.rfft(rng.standard_normal(len(speech)))
-        spectrum /= np.sqrt(np.maximum(1, np.arange(len(spectrum))))
-        noise = np.fft.irfft(spectrum, n=len(speech))
+        noise = pink_noise(len(speech), rng)
     elif kind == "babble":
         noise = np.resize(babble, len(speech)).astype(np.float64)
     else:
@@ -38,6 +36,14 @@ def with_noise(clip: AudioClip, snr_db: float, kind: str = "white", seed: int = 
     power = np.mean(speech[np.abs(speech) > 100] ** 2) if np.any(np.abs(speech) > 100) else np.mean(speech ** 2)
     noise *= np.sqrt(power / (10 ** (snr_db / 10)) / max(np.mean(noise ** 2), 1e-9))
     return AudioClip(np.clip(speech + noise, -32768, 32767).astype("<i2").tobytes())
+
+
+def pink_noise(length: int, rng: np.random.Generator) -> np.ndarray:
+    """Pink noise (power falling with frequency, like a fan or a shower) at RMS 1."""
+    spectrum = np.fft.rfft(rng.standard_normal(length))
+    spectrum /= np.sqrt(np.maximum(1, np.arange(len(spectrum))))
+    noise = np.fft.irfft(spectrum, n=length)
+    return noise / np.sqrt(np.mean(noise ** 2))
 
 
 def conversation(turns: list[tuple[float, AudioClip]], path: Path) -> Path:

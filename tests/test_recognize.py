@@ -14,7 +14,7 @@ from voice.cli import main
 from voice.grammar import compile_jsgf
 from voice.recognize import CHUNK_SECONDS, Recognizer, build_files
 
-from .audio_fixtures import conversation, speak, with_noise, write_wav
+from .audio_fixtures import conversation, pink_noise, speak, with_noise, write_wav
 
 IN_SCOPE = [
     ("how much longer", "time_left"),
@@ -96,6 +96,17 @@ def test_off_topic_speech_is_rejected_not_forced_onto_the_nearest_command(recogn
     assert sum(bool(t.raw) and t.score < recognizer.min_score for t in transcripts) >= 2
 
 
+def test_steady_noise_is_not_taken_for_a_request(recognizer):
+    """A fan or a shower switched on after calibration: the grammar finds its nearest sentence in any sound."""
+    from voice.audio import AudioClip
+
+    rng = np.random.default_rng(1)
+    for rms in (300, 1000, 3000):
+        for noise in (pink_noise(5 * SAMPLE_RATE, rng), rng.standard_normal(5 * SAMPLE_RATE)):
+            clip = AudioClip(np.clip(rms * noise, -32768, 32767).astype("<i2").tobytes())
+            assert recognizer.transcribe(clip).heard.intent is None
+
+
 def test_noise_does_not_break_decoding(recognizer, voices):
     clip = with_noise(speak("how much longer", voices), 20, "pink")
     assert recognizer.transcribe(clip).text == "how much longer"
@@ -169,6 +180,20 @@ def test_listening_to_a_recording_times_out_on_its_clock(understander, voices, t
     assert ears.listen(1.0) is None and 0.9 <= clock.now() <= 1.2  # nobody spoke yet: a guide deadline can fire
     assert ears.listen(0.0) is None and clock.now() <= 1.2  # a deadline already due does not wait for speech
     assert ears.listen(10.0).text == "how much longer"
+
+
+def test_inside_a_guide_a_sound_that_never_pauses_is_cut_soon_after_the_step_is_due(understander, tmp_path):
+    """A television left on: without the cut, the next step waited for SpeechRecognition's 15 s phrase limit."""
+    from voice.clock import VirtualClock
+    from voice.listen import STEP_GRACE_SECONDS, AudioFileEars
+
+    noise = np.random.default_rng(0).normal(0, 3000, 20 * SAMPLE_RATE)
+    path = write_wav(tmp_path / "tv.wav", np.concatenate([np.zeros(SAMPLE_RATE), noise]))  # quiet, then 20 s of it
+    clock = VirtualClock()
+    ears = AudioFileEars(path, understander, clock, Recognizer(understander, tmp_path))
+    heard = ears.listen(1.0, idle=False, until=3.0)
+    assert heard is not None and heard.intent is None  # heard, and not taken for a command
+    assert 3.0 + STEP_GRACE_SECONDS <= clock.now() <= 3.0 + STEP_GRACE_SECONDS + 0.2
 
 
 def test_understand_audio_cli(voices, tmp_path, capsys):

@@ -8,6 +8,7 @@ import json
 import re
 import socket
 import sys
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -120,7 +121,7 @@ def test_bad_recording_is_one_line(home, tmp_path, capsys):
 def test_ctrl_c_mid_guide_is_clean_and_the_guide_is_offered_again(home, monkeypatch, capsys):
     lines = iter(["guide massage", "next", "next"])
 
-    def listen(self, timeout, idle=True):
+    def listen(self, timeout, idle=True, until=None):
         try:
             return self.understander.understand(next(lines))
         except StopIteration:
@@ -137,6 +138,23 @@ def test_ctrl_c_mid_guide_is_clean_and_the_guide_is_offered_again(home, monkeypa
     assert main(["--text", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "step 3 of the back massage" in out and "Step three" in out
+
+
+def test_the_live_loop_tells_the_ears_when_the_next_step_is_due(home, monkeypatch):
+    lines, untils = iter(["guide massage"]), []
+
+    def listen(self, timeout, idle=True, until=None):
+        untils.append(until)
+        try:
+            return self.understander.understand(next(lines))
+        except StopIteration:
+            raise EOFError from None
+
+    monkeypatch.setattr("voice.listen.KeyboardEars.listen", listen)
+    start = time.monotonic()
+    assert main(["--text", "--quiet"]) == 0
+    assert untils[0] is None  # no guide yet: nothing is due
+    assert untils[1] is not None and untils[1] > start  # inside the massage: its first deadline
 
 
 def test_corrupt_state_file_is_a_fresh_start(home, monkeypatch, capsys):

@@ -7,6 +7,7 @@ of our sentences), None when the timeout passed first, or raises EOFError when n
 
 from __future__ import annotations
 
+import itertools
 import queue
 import sys
 import threading
@@ -15,9 +16,15 @@ from pathlib import Path
 import speech_recognition as sr
 
 from .audio import SAMPLE_RATE, AudioClip, Endpointing, Microphone, load_wav
-from .clock import Clock
+from .clock import Clock, RealClock
 from .recognize import Recognizer
 from .understand import Understander, Understanding
+
+
+# Inside a guide, someone still talking when the next step or cue is due is heard out for at most this many
+# seconds more; then what was heard is decoded and the step is spoken. Without a cut, a sound that never pauses
+# (a television) held a step back until SpeechRecognition's phrase limit, 15 s.
+STEP_GRACE_SECONDS = 3.0
 
 
 class KeyboardEars:
@@ -38,7 +45,7 @@ class KeyboardEars:
             pass
         self.lines.put(None)
 
-    def listen(self, timeout: float | None, idle: bool = True) -> Understanding | None:
+    def listen(self, timeout: float | None, idle: bool = True, until: float | None = None) -> Understanding | None:
         try:
             line = self.lines.get(timeout=timeout)
         except queue.Empty:
@@ -84,16 +91,19 @@ class MicrophoneEars:
     commands are heard directly."""
 
     def __init__(self, understander: Understander, wake: str | None = None, screen=None, settings: Endpointing = Endpointing(),
-                 microphone: Microphone | None = None, recognizer: Recognizer | None = None):
+                 microphone: Microphone | None = None, recognizer: Recognizer | None = None, clock: Clock | None = None):
         self.recognizer = recognizer or Recognizer(understander, wake=wake)
         self.microphone = microphone or Microphone(settings)
+        self.clock = clock or RealClock()
         self.awake = False
         self.screen = screen
 
-    def listen(self, timeout: float | None, idle: bool = True) -> Understanding | None:
+    def listen(self, timeout: float | None, idle: bool = True, until: float | None = None) -> Understanding | None:
         chunks = self.microphone.listen(timeout)
         if chunks is None:
             return None
+        if until is not None:  # a guide's step is due then: cut the utterance STEP_GRACE_SECONDS after it
+            chunks = itertools.takewhile(lambda _: self.clock.now() <= until + STEP_GRACE_SECONDS, chunks)
         waiting = self.recognizer.wake is not None and idle and not self.awake
         transcript = self.recognizer.transcribe_chunks(chunks, wake=waiting)
         if waiting:
@@ -116,12 +126,12 @@ class AudioFileEars:
                  settings: Endpointing = Endpointing(), wake: str | None = None, screen=None):
         self.recording = Recording(load_wav(path), clock)
         self.ears = MicrophoneEars(understander, wake=wake, screen=screen, settings=settings,
-                                   microphone=Microphone(settings, source=self.recording), recognizer=recognizer)
+                                   microphone=Microphone(settings, source=self.recording), recognizer=recognizer, clock=clock)
 
-    def listen(self, timeout: float | None, idle: bool = True) -> Understanding | None:
+    def listen(self, timeout: float | None, idle: bool = True, until: float | None = None) -> Understanding | None:
         if self.recording.finished:
             raise EOFError
-        heard = self.ears.listen(timeout, idle)
+        heard = self.ears.listen(timeout, idle, until)
         if self.recording.finished and (heard is None or not heard.text):  # only the silence at its end
             raise EOFError
         return heard

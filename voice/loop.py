@@ -21,9 +21,10 @@ from .understand import Understander, Understanding
 
 
 class Ears(Protocol):
-    def listen(self, timeout: float | None, idle: bool = True) -> Understanding | None:
+    def listen(self, timeout: float | None, idle: bool = True, until: float | None = None) -> Understanding | None:
         """What was said before `timeout` seconds ran out, understood (text "" when heard but not one
-        of our sentences), or None at the timeout; raises EOFError when there is nothing more to hear."""
+        of our sentences), or None at the timeout; raises EOFError when there is nothing more to hear.
+        `until`: the clock time a guide's next step is due; an utterance still going on then is cut soon after."""
 
 
 class Screen(Protocol):
@@ -56,7 +57,7 @@ def converse(assistant: Assistant, ears: Ears, clock: Clock, screen: Screen, ref
         if refresh is not None and run is not None:
             timeout = refresh if timeout is None else min(timeout, refresh)
         try:
-            heard = ears.listen(timeout, idle=assistant.run is None)
+            heard = ears.listen(timeout, idle=assistant.run is None, until=deadline)
         except EOFError:
             return
         if heard is not None and heard.text:
