@@ -17,7 +17,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.audio_fixtures import speak  # noqa: E402
+from tests.audio_fixtures import pink_noise, speak  # noqa: E402
 from tests.test_understand import load_dev_set  # noqa: E402
 from voice.audio import SAMPLE_RATE, AudioClip, Endpointing, Microphone  # noqa: E402
 from voice.clock import VirtualClock  # noqa: E402
@@ -91,10 +91,7 @@ def _cut_right(trial: Trial, gain: float, noise_rms: float, seed: int, settings:
         offset = int(start * SAMPLE_RATE)
         mix[offset: offset + len(samples)] += samples * gain
         spans.append((start, start + len(samples) / SAMPLE_RATE))
-    spectrum = np.fft.rfft(np.random.default_rng(seed).standard_normal(trial.length))
-    spectrum /= np.sqrt(np.maximum(1, np.arange(len(spectrum))))
-    noise = np.fft.irfft(spectrum, n=trial.length)
-    mix += noise * noise_rms / np.sqrt(np.mean(noise ** 2))
+    mix += noise_rms * pink_noise(trial.length, np.random.default_rng(seed))
     clip = AudioClip(np.clip(mix, -32768, 32767).astype("<i2").tobytes())
     pieces = _pieces(clip, settings)
     if len(pieces) != len(spans):
@@ -119,3 +116,4 @@ def _pieces(clip: AudioClip, settings: Endpointing) -> list[tuple[float, float]]
             pass
         pieces.append((start / (2 * SAMPLE_RATE), recording.position / (2 * SAMPLE_RATE)))
     return pieces
+
