@@ -102,7 +102,7 @@ def _open_ears(args, understander: Understander, clock: Clock, screen: Screen) -
     if args.input_audio:
         return AudioFileEars(Path(args.input_audio), understander, clock, settings=settings, wake=args.wake, screen=screen)
     try:
-        return MicrophoneEars(understander, wake=args.wake, screen=screen, settings=settings)
+        return MicrophoneEars(understander, wake=args.wake, screen=screen, settings=settings, clock=clock)
     except (AudioError, RecognizerError) as err:
         screen.notice(f"backcare: {err}; type instead (Enter after each line).")
         return KeyboardEars(understander)
