@@ -96,7 +96,7 @@ def test_off_topic_speech_is_rejected_not_forced_onto_the_nearest_command(recogn
     assert sum(bool(t.raw) and t.score < recognizer.min_score for t in transcripts) >= 2
 
 
-def test_steady_noise_is_not_taken_for_a_request(recognizer):
+def test_steady_noise_is_not_taken_for_a_request(recognizer, voices):
     """A fan or a shower switched on after calibration: the grammar finds its nearest sentence in any sound."""
     from voice.audio import AudioClip
 
@@ -105,6 +105,8 @@ def test_steady_noise_is_not_taken_for_a_request(recognizer):
         for noise in (pink_noise(5 * SAMPLE_RATE, rng), rng.standard_normal(5 * SAMPLE_RATE)):
             clip = AudioClip(np.clip(rms * noise, -32768, 32767).astype("<i2").tobytes())
             assert recognizer.transcribe(clip).heard.intent is None
+    # ... and the noise has not shifted the running cepstral mean that the next words are heard with.
+    assert recognizer.transcribe(speak("how much longer", voices)).text == "how much longer"
 
 
 def test_noise_does_not_break_decoding(recognizer, voices):

@@ -212,6 +212,7 @@ class Recognizer:
         self.decoder.activate_search(WAKE_SEARCH if wake else self.sentences)
         self.noise = np.random.default_rng(0)  # the same floor for the same audio: repeatable results
         self.decoders = [self.decoder, self.phone_loop] + ([] if wake else [self.loose])
+        self.cmn = [decoder.get_cmn() for decoder in self.decoders]
         for decoder in self.decoders:
             decoder.start_utt()
 
@@ -232,6 +233,8 @@ class Recognizer:
             gap = self.logmath.log(hyp.score) - self.logmath.log(free.score)
             score = gap / max(1, self.decoder.n_frames())
         if free is None or speech_sounds_per_second(free.hypstr, self.decoder.n_frames()) < MIN_SPEECH_SOUNDS_PER_SECOND:
+            for decoder, cmn in zip(self.decoders, self.cmn):  # noise must not shift the running mean speech is heard with
+                decoder.set_cmn(cmn)
             return Transcript(NOTHING, raw, score)  # noise, not speech
         if self.decoder.current_search() == WAKE_SEARCH:  # the wake phrase: its fit alone decides
             woke = Understanding(raw, None) if raw and score >= WAKE_MIN_SCORE else NOTHING  # heard, but it asks nothing
