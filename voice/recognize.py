@@ -78,7 +78,7 @@ WAKE_SEARCH = "wake"
 WAKE_MIN_SCORE = -15.0
 # Sound that is not speech: in a steady noise (a fan switched on, a shower) the phone loop hears next to no
 # speech sounds, while the grammar still finds its nearest sentence ("bye", "fever") and, both being mostly
-# noise, it fits as well as speech does: pink and white noise of 1 to 15 s at RMS 300 to 3000 were taken for a
+# noise, it fits as well as speech does: pink and white noise of 2 to 10 s at RMS 300 to 3000 were taken for a
 # request 17 times in 18. So an utterance needs at least this many speech sounds per second (phones other than
 # silence and noise) in the phone loop's hypothesis. Measured on 150 development clips (clean, 10 dB pink and
 # babble, off-topic): 4.2 per second or more, even "bit slower"; on 18 such noises: 1.0 or fewer. A one-word
