@@ -155,8 +155,9 @@ class Understander:
         if symptom is not None:
             return Understanding(text, "red_flag", {"symptom": symptom}, 1.0)
         result = recognize(words, self.content.intents, language=self.content.intents.language)
-        if result is None:
-            words = self._without_ending(words)
+        shorter = self._without_ending(words) if result is None else words
+        if shorter != words:  # matched again only when there was a courtesy to drop
+            words = shorter
             result = recognize(words, self.content.intents, language=self.content.intents.language)
         if result is not None:
             if result.intent.name == OUT_OF_SCOPE:
