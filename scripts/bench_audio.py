@@ -130,7 +130,7 @@ def bench_audio(content, understander, quick: bool, docs: Path):
                           f"and is never tuned on. Rejection threshold {MIN_SCORE:g} (voice/recognize.py MIN_SCORE), or the "
                           f"n-gram decoder agreeing. A wrong intent is an accepted utterance given another intent than the "
                           f"one said (for off-topic speech: any intent). Steady noise: pink and white noise at RMS 300, "
-                          f"1000 and 3000, 1 and 3 s long, with no speech in it. Aims: 95% clean, 90% at 10 dB, at "
+                          f"1000 and 3000, 1, 3 and 8 s long, with no speech in it. Aims: 95% clean, 90% at 10 dB, at "
                           f"most 5% false accepts.")
     tradeoff = Section("Rejection threshold trade-off (ours)",
                        ["min score", "development set clean", "development set 10 dB pink",
@@ -212,7 +212,7 @@ def _noises(quick: bool):
     rng = np.random.default_rng(3)
     for kind in ("pink", "white"):
         for rms in (300, 1000, 3000):
-            for seconds in ((1,) if quick else (1, 3)):
+            for seconds in ((1,) if quick else (1, 3, 8)):
                 length = seconds * SAMPLE_RATE
                 noise = pink_noise(length, rng) if kind == "pink" else rng.standard_normal(length)
                 yield AudioClip(np.clip(rms * noise, -32768, 32767).astype("<i2").tobytes())
