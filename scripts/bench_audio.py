@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 from tests.audio_fixtures import pink_noise, speak, with_noise  # noqa: E402
 from tests.test_understand import BLIND_SET, load_dev_set  # noqa: E402
 from voice.audio import SAMPLE_RATE, AudioClip  # noqa: E402
-from voice.recognize import CHUNK_SECONDS, MIN_SCORE, WAKE_MIN_SCORE, Recognizer  # noqa: E402
+from voice.recognize import CHUNK_SECONDS, MIN_SCORE, WAKE_MIN_SCORE, Recognizer, decide  # noqa: E402
 
 WAKE = "hey coach"
 CONDITIONS = [("clean", None, None), ("20 dB white", 20, "white"), ("10 dB pink", 10, "pink"),
@@ -40,12 +40,12 @@ def bench_audio(content, understander, quick: bool, docs: Path):
     voices = ["en-us+m3"] if quick else ["en-us+m3", "en-us", "en+f3"]
     directory = Path(tempfile.mkdtemp(prefix="backcare-bench-audio-"))
     babble = _babble(off_topic, directory)
-    # No rejection threshold while decoding: each result keeps its score and whether the n-gram decoder
-    # agreed, so the report can show what any threshold would give; the headline figures apply the
-    # recognizer's own MIN_SCORE.
+    # No rejection threshold while decoding: each result keeps its score, whether the n-gram decoder
+    # agreed and any warning symptom it heard, so the report can show what any threshold would give; the
+    # headline figures apply the recognizer's own MIN_SCORE.
     recognizer = Recognizer(understander, min_score=float("-inf"))
 
-    scored = {}  # (system, condition) -> [(intent heard, intent said, score, n-gram agreed)...]
+    scored = {}  # (system, condition) -> [(intent heard, score, n-gram agreed, symptom heard, intent said)...]
     latencies = {"ours": [], "stock": []}
     decode_seconds = audio_seconds = 0.0
 
@@ -60,26 +60,26 @@ def bench_audio(content, understander, quick: bool, docs: Path):
     for name, snr, kind in CONDITIONS:
         for index, (intent, clean) in enumerate(spoken):
             clip = clean if snr is None else with_noise(clean, snr, kind, seed=index, babble=babble)
-            heard, score, agreed, latency, spent = _ours(recognizer, clip)
+            heard, latency, spent = _ours(recognizer, clip)
             decode_seconds += spent
             audio_seconds += clip.seconds
             latencies["ours"].append(latency)
-            scored.setdefault(("ours", name), []).append((heard, intent, score, agreed))
+            scored.setdefault(("ours", name), []).append((*heard, intent))
             if not quick or index < 2:
                 heard, latency = _stock(understander, clip)
                 latencies["stock"].append(latency)
-                scored.setdefault(("stock", name), []).append((heard, intent, float("inf"), False))
+                scored.setdefault(("stock", name), []).append((heard, float("inf"), False, None, intent))
         if name in ("clean", "10 dB pink"):
             for index, (intent, clean) in enumerate(spoken_templates):
                 clip = clean if snr is None else with_noise(clean, snr, kind, seed=index)
-                heard, score, agreed, _, _ = _ours(recognizer, clip)
-                scored.setdefault(("templates", name), []).append((heard, intent, score, agreed))
+                heard, _, _ = _ours(recognizer, clip)
+                scored.setdefault(("templates", name), []).append((*heard, intent))
         if name == "clean":
             for index, clip in enumerate(spoken_off_topic):
-                heard, score, agreed, _, _ = _ours(recognizer, clip)
-                scored.setdefault(("ours", "off-topic"), []).append((heard, None, score, agreed))
+                heard, _, _ = _ours(recognizer, clip)
+                scored.setdefault(("ours", "off-topic"), []).append((*heard, None))
                 if not quick or index < 2:
-                    scored.setdefault(("stock", "off-topic"), []).append((_stock(understander, clip)[0], None, float("inf"), False))
+                    scored.setdefault(("stock", "off-topic"), []).append((_stock(understander, clip)[0], float("inf"), False, None, None))
     # The held-out blind set, never tuned on: clean (in-scope, then off-topic) and at 10 dB pink.
     blind = load_dev_set(BLIND_SET)
     rng.shuffle(blind)
@@ -88,18 +88,18 @@ def bench_audio(content, understander, quick: bool, docs: Path):
     for name, clips in (("clean", blind_in), ("off-topic", blind_off),
                         ("10 dB pink", [(intent, with_noise(clip, 10, "pink", seed=i)) for i, (intent, clip) in enumerate(blind_in)])):
         for index, (intent, clip) in enumerate(clips):
-            heard, score, agreed, _, _ = _ours(recognizer, clip)
-            scored.setdefault(("blind", name), []).append((heard, intent, score, agreed))
+            heard, _, _ = _ours(recognizer, clip)
+            scored.setdefault(("blind", name), []).append((*heard, intent))
             if not quick or index < 2:
-                scored.setdefault(("blind stock", name), []).append((_stock(understander, clip)[0], intent, float("inf"), False))
+                scored.setdefault(("blind stock", name), []).append((_stock(understander, clip)[0], float("inf"), False, None, intent))
     # Steady noise alone, as from a fan or a shower switched on after calibration: nothing may be taken from it.
     noise_seconds = noise_decode_seconds = 0.0
     for clip in _noises(quick):
-        heard, score, agreed, _, spent = _ours(recognizer, clip)
+        heard, _, spent = _ours(recognizer, clip)
         noise_seconds += clip.seconds
         noise_decode_seconds += spent
-        scored.setdefault(("ours", "noise"), []).append((heard, None, score, agreed))
-        scored.setdefault(("stock", "noise"), []).append((_stock(understander, clip)[0], None, float("inf"), False))
+        scored.setdefault(("ours", "noise"), []).append((*heard, None))
+        scored.setdefault(("stock", "noise"), []).append((_stock(understander, clip)[0], float("inf"), False, None, None))
     results = {key: [right for right, _ in _outcomes(values)] for key, values in scored.items()}
 
     accuracy = Section("Audio intent accuracy (development set spoken by espeak-ng)",
@@ -128,7 +128,7 @@ def bench_audio(content, understander, quick: bool, docs: Path):
                           f"built for). The held-out blind set ({len(blind_in)} in-scope and {len(blind_off)} off-topic "
                           f"rows of tests/data/blind_set.tsv, same voices) was written without sight of the templates "
                           f"and is never tuned on. Rejection threshold {MIN_SCORE:g} (voice/recognize.py MIN_SCORE), or the "
-                          f"n-gram decoder agreeing. A wrong intent is an accepted utterance given another intent than the "
+                          f"n-gram decoder agreeing, or a warning symptom it heard clearly. A wrong intent is an accepted utterance given another intent than the "
                           f"one said (for off-topic speech: any intent). Steady noise: pink and white noise at RMS 300, "
                           f"1000 and 3000, 1, 3 and 8 s long, with no speech in it. Aims: 95% clean, 90% at 10 dB, at "
                           f"most 5% false accepts.")
@@ -147,7 +147,8 @@ def bench_audio(content, understander, quick: bool, docs: Path):
             row.append(f"{share:.0%}")
         tradeoff.rows.append(row)
     tradeoff.notes.append("A result counts when its score (grammar path minus phone loop, per frame) reaches the threshold, "
-                          "or when the n-gram decoder was understood to ask for the same thing; a higher threshold "
+                          "or when the n-gram decoder was understood to ask for the same thing (a warning symptom the n-gram "
+                          "decoder heard clearly counts at any threshold); a higher threshold "
                           "turns away more off-topic speech and more of ours. The last row is the score alone, as "
                           "rejection worked before the n-gram check. The off-topic set is mostly near misses that "
                           "share words with our sentences (\"my back garden needs mowing\").")
@@ -169,11 +170,11 @@ def bench_audio(content, understander, quick: bool, docs: Path):
 
 
 def _outcomes(values, threshold=MIN_SCORE, ask_ngram=True):
-    """(right, wrong intent) for each utterance, accepting what passes the threshold or the n-gram check."""
+    """(right, wrong intent) for each utterance, taken as the recognizer would with this threshold."""
     outcomes = []
-    for heard, said, score, agreed in values:
-        taken = heard is not None and (score >= threshold or (ask_ngram and agreed))
-        outcomes.append((taken and heard == said, taken and heard != said))
+    for heard, score, agreed, symptom, said in values:
+        taken = decide(heard, score, ask_ngram and agreed, symptom, threshold)
+        outcomes.append((taken is not None and taken == said, taken is not None and taken != said))
     return outcomes
 
 
@@ -226,9 +227,9 @@ def _ours(recognizer, clip):
         last = time.perf_counter()
         recognizer.feed(chunk)
     transcript = recognizer.finish()
-    intent = transcript.heard.intent
+    heard = (transcript.candidate.intent, transcript.score, transcript.agreed, transcript.symptom.intent)
     end = time.perf_counter()
-    return intent, transcript.score, transcript.agreed, end - last, end - start
+    return heard, end - last, end - start
 
 
 def _stock(understander, clip):
