@@ -119,7 +119,7 @@ class Transcript:
     score: float  # fit compared with the phone loop, per frame (see MIN_SCORE); -inf when nothing was decoded
     loose: str = ""  # what the n-gram decoder heard
     agreed: bool = False  # the n-gram decoder's words were understood as the same request as the grammar's
-    candidate: Understanding = NOTHING  # the grammar's sentence understood, before rejection (none for noise)
+    candidate: Understanding = NOTHING  # the grammar's sentence understood, before rejection (none: noise, wake search)
     symptom: Understanding = NOTHING  # a warning symptom the n-gram decoder heard clearly (SYMPTOM_MIN_SCORE)
 
     @property
