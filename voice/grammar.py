@@ -27,6 +27,8 @@ NGRAM_SENTENCES_PER_INTENT = 300
 # Filler words of one sound: allowed in the grammar, the decoder fits them to any stray noise and
 # they swallow real words (templates understood fell from 98% to 90% on the benchmark's audio).
 TOO_SHORT_TO_SKIP = {"uh", "er", "um"}
+# The grammar's public rule, named as PocketSphinx names it (grammar.rule).
+GRAMMAR_RULE = "backcare.utterance"
 
 
 def words_of(text: str) -> list[str]:
@@ -117,7 +119,8 @@ class JsgfWriter:
             self.words.update(skip)
             self.rules["skip"] = "( " + " | ".join(skip) + " )"
             sentence = f"[ <skip> ] {sentence} [ <skip> ]"
-        lines = ["#JSGF V1.0;", "grammar backcare;", f"public <utterance> = {sentence};"]
+        grammar, rule = GRAMMAR_RULE.split(".")
+        lines = ["#JSGF V1.0;", f"grammar {grammar};", f"public <{rule}> = {sentence};"]
         lines += [f"<{name}> = {body};" for name, body in self.rules.items()]
         return "\n".join(lines) + "\n"
 

@@ -1,7 +1,7 @@
 """Audio -> text, offline, with PocketSphinx restricted to our sentences.
 
-The decoder is built once from a JSGF grammar compiled from the content's templates (voice/grammar.py)
-and kept warm. Audio is fed in chunks as it arrives, so at the end of an utterance only the last
+The decoder is built once from a grammar compiled from the content's templates (voice/grammar.py), as
+a reduced finite-state graph (voice/fsg.py), and kept warm. Audio is fed in chunks as it arrives, so at the end of an utterance only the last
 chunk remains to decode. Speech that is not one of our sentences comes back rejected (empty text):
 the grammar finds no sentence we understand in it (or only out_of_scope ones: media and smart-home
 commands), or the sentence it found fits the sound clearly worse than a free phone loop does (see
@@ -25,7 +25,8 @@ import platformdirs
 
 from .audio import AudioClip, AudioError, load_wav
 from .content import Content
-from .grammar import compile_arpa, compile_jsgf, words_of
+from .fsg import compile_fsg, load_fsg
+from .grammar import GRAMMAR_RULE, compile_arpa, compile_jsgf, words_of
 from .understand import Understander, Understanding
 
 # Beams wider than PocketSphinx's defaults and no second (lattice) pass: on the benchmark's audio the
@@ -86,6 +87,7 @@ NGRAM_OPTIONS = {"fwdflat": False}
 # 14 of 20 but 22 of the 130 false wakes. Its threshold lies between those two groups, apart from MIN_SCORE:
 # one phrase is far easier to tell from other speech than any of our many sentences.
 WAKE_SEARCH = "wake"
+SENTENCES_SEARCH = "sentences"
 WAKE_MIN_SCORE = -15.0
 # Sound that is not speech: in a steady noise (a fan switched on, a shower) the phone loop hears next to no
 # speech sounds, while the grammar still finds its nearest sentence ("bye", "fever") and, both being mostly
@@ -140,15 +142,15 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def build_files(content: Content, directory: Path | None = None, wake: str | None = None) -> tuple[Path, Path, Path]:
-    """The grammar, n-gram model and dictionary for this content (and wake phrase, spelled as words_of
-    spells it), reused while they are unchanged."""
-    # The compiler's own source is part of the key: a new version of it must not reuse old files.
-    compiler = hashlib.sha1(Path(__file__).with_name("grammar.py").read_bytes()).hexdigest()[:8]
-    key = content.fingerprint + compiler + (hashlib.sha1(wake.encode()).hexdigest()[:8] if wake else "")
+    """The grammar graph (voice/fsg.py), n-gram model and dictionary for this content (and wake phrase, spelled
+    as words_of spells it), reused while they are unchanged."""
+    # The compilers' own source is part of the key: a new version of them must not reuse old files.
+    compiler = hashlib.sha1(b"".join(Path(__file__).with_name(name).read_bytes() for name in ("grammar.py", "fsg.py")))
+    key = content.fingerprint + compiler.hexdigest()[:8] + (hashlib.sha1(wake.encode()).hexdigest()[:8] if wake else "")
     directory = (directory or cache_dir()) / f"grammar-{key}"
-    grammar, ngram, dictionary = directory / "backcare.jsgf", directory / "backcare.arpa", directory / "backcare.dict"
-    if grammar.exists() and ngram.exists() and dictionary.exists():
-        return grammar, ngram, dictionary
+    graph, ngram, dictionary = directory / "backcare.fsm", directory / "backcare.arpa", directory / "backcare.dict"
+    if graph.exists() and ngram.exists() and dictionary.exists():
+        return graph, ngram, dictionary
     directory.mkdir(parents=True, exist_ok=True)
     wake_words = set(wake.split()) if wake else set()
     jsgf, words = compile_jsgf(content.intents, content.endings)
@@ -159,9 +161,11 @@ def build_files(content: Content, directory: Path | None = None, wake: str | Non
     if missing:
         raise RecognizerError(unspeakable_message(missing))
     _write_atomic(dictionary, "\n".join(lines) + "\n")
+    grammar = directory / "backcare.jsgf"
     _write_atomic(grammar, jsgf)
+    _write_atomic(graph, compile_fsg(grammar, GRAMMAR_RULE))
     _write_atomic(ngram, compile_arpa(content.intents))
-    return grammar, ngram, dictionary
+    return graph, ngram, dictionary
 
 
 def pronunciations(content: Content, words: set[str]) -> tuple[list[str], list[str]]:
@@ -206,23 +210,23 @@ class Recognizer:
         self.understander = understander
         self.min_score = min_score
         self.wake = " ".join(words_of(wake or "")) or None  # as the grammar spells it
-        grammar, ngram, dictionary = build_files(understander.content, directory, self.wake)
+        graph, ngram, dictionary = build_files(understander.content, directory, self.wake)
         phones = Path(get_model_path()) / "en-us" / "en-us-phone.lm.bin"
         try:
-            self.decoder = Decoder(jsgf=str(grammar), dict=str(dictionary), logfn=os.devnull, **DECODER_OPTIONS)
+            self.decoder = Decoder(lm=None, dict=str(dictionary), logfn=os.devnull, **DECODER_OPTIONS)
+            self.logmath = self.decoder.get_logmath()
+            self.decoder.add_fsg(SENTENCES_SEARCH, load_fsg(graph, self.logmath, self.decoder.config["lw"], SENTENCES_SEARCH))
             self.phone_loop = Decoder(allphone=str(phones), logfn=os.devnull,
                                       **{**DECODER_OPTIONS, **PHONE_LOOP_OPTIONS})
             self.loose = Decoder(lm=str(ngram), dict=str(dictionary), logfn=os.devnull, **DECODER_OPTIONS, **NGRAM_OPTIONS)
         except RuntimeError as err:
             raise RecognizerError(f"the speech recognizer could not start ({err})") from None
-        self.sentences = self.decoder.current_search()
         if self.wake:  # a second search holding only the wake phrase, measured against the phone loop too
             self.decoder.add_jsgf_string(WAKE_SEARCH, f"#JSGF V1.0;\ngrammar wake;\npublic <wake> = {self.wake};\n")
-        self.logmath = self.decoder.get_logmath()
 
     def start(self, wake: bool = False) -> None:
         """Begin an utterance: one of our sentences, or (wake=True) the wake phrase and nothing else."""
-        self.decoder.activate_search(WAKE_SEARCH if wake else self.sentences)
+        self.decoder.activate_search(WAKE_SEARCH if wake else SENTENCES_SEARCH)
         self.noise = np.random.default_rng(0)  # the same floor for the same audio: repeatable results
         self.decoders = [self.decoder, self.phone_loop] + ([] if wake else [self.loose])
         self.cmn = [decoder.get_cmn() for decoder in self.decoders]
