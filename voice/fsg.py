@@ -5,6 +5,9 @@ copy of it (each `{symptom}` copies the whole symptom list): about 49,000 states
 Decoding time, memory and start-up grew with that size. Here states with the same future (the same
 transitions, words and weights to equivalent states) are merged, then states with the same past, until
 nothing changes. That is exact: the same sentences with the same weights, in about a fifth of the states.
+The decodes are not all identical, because PocketSphinx's search prunes and keeps one history per state:
+on 40 held-out clips, 4 sentences and most scores came out slightly different (by up to 2 per frame, both
+ways), none of them understood differently.
 
 The graph is cached in the AT&T text format PocketSphinx writes itself (`from to word cost`, cost =
 -ln p, `<eps>` for no word), with full precision, and built into a PocketSphinx FsgModel at start.
@@ -27,7 +30,7 @@ def compile_fsg(jsgf: Path, rule: str) -> str:
     from pocketsphinx import Jsgf, LogMath
 
     logmath = LogMath()
-    # Language weight 1: the weights as compiled, unscaled (PocketSphinx scales them at search).
+    # The weights are written divided by this language weight: at 1 they come out exactly as a decoder holds them.
     grammar = Jsgf(str(jsgf))
     graph = grammar.build_fsg(grammar.get_rule(rule), logmath, 1.0)
     fd, path = tempfile.mkstemp(suffix=".fsm")
