@@ -48,6 +48,7 @@ def compile_fsg(jsgf: Path, rule: str) -> str:
 def _read(text: str, logmath) -> tuple[int, int, list[tuple[int, int, int, str | None]]]:
     """Start state, final state and transitions (from, to, integer log probability, word or None)."""
     transitions, start, final = [], None, None
+    unit = logmath.log_to_ln(1)  # one step of PocketSphinx's integer log scale, in natural log
     for line in text.splitlines():
         fields = line.split()
         if len(fields) == 2:
@@ -55,7 +56,7 @@ def _read(text: str, logmath) -> tuple[int, int, list[tuple[int, int, int, str |
             continue
         a, b, word, cost = int(fields[0]), int(fields[1]), fields[2], float(fields[3])
         start = a if start is None else start  # PocketSphinx and our writer put the start state's transitions first
-        transitions.append((a, b, round(-cost / logmath.log_to_ln(1)), None if word == NO_WORD else word))
+        transitions.append((a, b, round(-cost / unit), None if word == NO_WORD else word))
     return start, final, transitions
 
 

@@ -1,8 +1,8 @@
 """Audio -> text, offline, with PocketSphinx restricted to our sentences.
 
 The decoder is built once from a grammar compiled from the content's templates (voice/grammar.py), as
-a reduced finite-state graph (voice/fsg.py), and kept warm. Audio is fed in chunks as it arrives, so at the end of an utterance only the last
-chunk remains to decode. Speech that is not one of our sentences comes back rejected (empty text):
+a reduced finite-state graph (voice/fsg.py), and kept warm. Audio is fed in chunks as it arrives, so at the
+end of an utterance only the last chunk remains to decode. Speech that is not one of our sentences comes back rejected (empty text):
 the grammar finds no sentence we understand in it (or only out_of_scope ones: media and smart-home
 commands), or the sentence it found fits the sound clearly worse than a free phone loop does (see
 MIN_SCORE) and a looser decoder, an n-gram model of our sentences, did not hear the same request in it
