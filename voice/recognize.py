@@ -1,14 +1,14 @@
 """Audio -> text, offline, with PocketSphinx restricted to our sentences.
 
 The decoder is built once from a grammar compiled from the content's templates (voice/grammar.py), as
-a reduced finite-state graph (voice/fsg.py), and kept warm. Audio is fed in chunks as it arrives, so at the
-end of an utterance only the last chunk remains to decode. Speech that is not one of our sentences comes back rejected (empty text):
-the grammar finds no sentence we understand in it (or only out_of_scope ones: media and smart-home
-commands), or the sentence it found fits the sound clearly worse than a free phone loop does (see
-MIN_SCORE) and a looser decoder, an n-gram model of our sentences, did not hear the same request in it
-(see the Recognizer); a warning symptom that looser decoder hears clearly is taken all the same (see
-SYMPTOM_MIN_SCORE). Sound with next to no speech in it (a fan, a shower) is rejected too (see
-MIN_SPEECH_SOUNDS_PER_SECOND).
+a reduced finite-state graph (voice/fsg.py), and kept warm. Audio is fed in chunks as it arrives, so at
+the end of an utterance only the last chunk remains to decode. Speech that is not one of our sentences
+comes back rejected (empty text): the grammar finds no sentence we understand in it (or only
+out_of_scope ones: media and smart-home commands), or the sentence it found fits the sound clearly worse
+than a free phone loop does (see MIN_SCORE) and a looser decoder, an n-gram model of our sentences, did
+not hear the same request in it (see the Recognizer); a warning symptom that looser decoder hears
+clearly is taken all the same (see SYMPTOM_MIN_SCORE). Sound with next to no speech in it (a fan, a
+shower) is rejected too (see MIN_SPEECH_SOUNDS_PER_SECOND).
 """
 
 from __future__ import annotations
