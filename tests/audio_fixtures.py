@@ -1,4 +1,4 @@
-"""Test audio made at test time: espeak-ng voices writing WAV, numpy for silence and noise."""
+"""Test audio made at test time: espeak-ng and flite voices writing WAV, numpy for silence and noise."""
 
 from __future__ import annotations
 
@@ -11,13 +11,22 @@ import numpy as np
 from voice.audio import SAMPLE_RATE, AudioClip, load_wav
 
 VOICES = ("en-us+m3", "en-us", "en+f3")
+# flite's voices, named "flite:<voice>": slt, rms and awb are built from recordings of real speakers (CMU ARCTIC),
+# kal16 from diphones. They sound far more like a person than espeak-ng's formant voices do.
+FLITE_VOICES = ("flite:slt", "flite:rms", "flite:awb", "flite:kal16")
 
 
 def speak(text: str, directory: Path, voice: str = "en-us+m3", speed: int = 150) -> AudioClip:
-    """One utterance in espeak-ng's voice, as the recognizer receives it (16 kHz mono)."""
+    """One utterance in an espeak-ng voice (or a flite one, see FLITE_VOICES), as the recognizer receives it
+    (16 kHz mono). `speed` is in words per minute; for flite, 150 is its own pace."""
     path = directory / f"tts-{abs(hash((text, voice, speed)))}.wav"
     if not path.exists():
-        subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(path), text], check=True)
+        if voice.startswith("flite:"):
+            command = ["flite", "-voice", voice.removeprefix("flite:"), "--setf", f"duration_stretch={150 / speed:.3f}",
+                       "-t", text, "-o", str(path)]
+        else:
+            command = ["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(path), text]
+        subprocess.run(command, check=True)
     return load_wav(path)
 
 
