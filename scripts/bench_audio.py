@@ -121,7 +121,7 @@ def bench_audio(content, understander, quick: bool, docs: Path):
                           f"them), and {len(templates)} sentences sampled from the templates (what the grammar is "
                           f"built for). The held-out blind set ({len(blind_in)} in-scope and {len(blind_off)} off-topic "
                           f"rows of tests/data/blind_set.tsv, same voices) was written without sight of the templates "
-                          f"and is never tuned on. Rejection threshold {MIN_SCORE:g} (voice/recognize.py MIN_SCORE), or the "
+                          f"and is never tuned on. Rejection threshold {MIN_SCORE:g} on the score (voice/recognize.py MIN_SCORE and utterance_score), or the "
                           f"n-gram decoder agreeing, or a warning symptom it heard clearly. A wrong intent is an accepted utterance given another intent than the "
                           f"one said (for off-topic speech: any intent). Steady noise: pink and white noise at RMS 300, "
                           f"1000 and 3000, 1, 3 and 8 s long, with no speech in it. Aims: 95% clean, 90% at 10 dB, at "
@@ -129,10 +129,10 @@ def bench_audio(content, understander, quick: bool, docs: Path):
     tradeoff = Section("Rejection threshold trade-off (ours)",
                        ["min score", "development set clean", "development set 10 dB pink",
                         "template sentences clean", "template sentences 10 dB pink", "off-topic false accepts"])
-    thresholds = [(t, True) for t in sorted({float("-inf"), -20, -16, -13, -11, -9, -7, -5, MIN_SCORE})] + [(MIN_SCORE, False)]
+    thresholds = [(t, True) for t in sorted({float("-inf"), -20, -16, -14, -12, -10, -9, -7, MIN_SCORE})] + [(MIN_SCORE, False)]
     for threshold, ask_ngram in thresholds:
         label = "none" if threshold == float("-inf") else f"{threshold:g}"
-        label += " (used)" if threshold == MIN_SCORE and ask_ngram else "" if ask_ngram else ", score alone (no n-gram check)"
+        label += " (used)" if threshold == MIN_SCORE and ask_ngram else "" if ask_ngram else ", score alone (no n-gram agreement)"
         row = [label]
         for key in (("ours", "clean"), ("ours", "10 dB pink"), ("templates", "clean"), ("templates", "10 dB pink"),
                     ("ours", "off-topic")):
@@ -140,11 +140,12 @@ def bench_audio(content, understander, quick: bool, docs: Path):
             share = sum(wrong if key[1] == "off-topic" else right for right, wrong in outcomes) / len(outcomes)
             row.append(f"{share:.0%}")
         tradeoff.rows.append(row)
-    tradeoff.notes.append("A result counts when its score (grammar path minus phone loop, per frame) reaches the threshold, "
+    tradeoff.notes.append("A result counts when its score (voice/recognize.py utterance_score: the grammar's fit against the phone loop "
+                          "and against the n-gram decoder, and the utterance's length) reaches the threshold, "
                           "or when the n-gram decoder was understood to ask for the same thing (a warning symptom the n-gram "
                           "decoder heard clearly counts at any threshold); a higher threshold "
-                          "turns away more off-topic speech and more of ours. The last row is the score alone, as "
-                          "rejection worked before the n-gram check. The off-topic set is mostly near misses that "
+                          "turns away more off-topic speech and more of ours. The last row is the score alone, without "
+                          "the n-gram decoder's agreement. The off-topic set is mostly near misses that "
                           "share words with our sentences (\"my back garden needs mowing\").")
     speed = Section("Audio speed", ["measure", "ours", "stock recognize_sphinx"])
     speed.rows += [

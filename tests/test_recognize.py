@@ -12,7 +12,7 @@ import pytest
 from voice.audio import SAMPLE_RATE, AudioError, Endpointing, load_wav
 from voice.cli import main
 from voice.grammar import compile_jsgf
-from voice.recognize import CHUNK_SECONDS, Recognizer, build_files
+from voice.recognize import CHUNK_SECONDS, MIN_SCORE, Recognizer, build_files, utterance_score
 
 from .audio_fixtures import FLITE_VOICES, conversation, pink_noise, speak, with_noise, write_wav
 
@@ -101,6 +101,15 @@ def test_a_warning_symptom_the_ngram_decoder_hears_is_taken_when_the_grammar_fit
     assert decide("next", -12.0, True, "red_flag", -7.5) == "next"
     assert decide(None, -3.0, False, None, -7.5) is None
     assert decide("next", -12.0, False, None, -7.5) is None
+
+
+def test_rejection_weighs_the_ngram_decoders_fit_and_the_length_of_the_speech():
+    # Off-topic speech: the n-gram decoder follows its words, the grammar is forced onto a sentence of ours.
+    assert utterance_score(-8.0, -8.0, 2.0) >= MIN_SCORE > utterance_score(-8.0, 0.0, 2.0)
+    # The same fit is enough for two seconds of speech, not for a short sound that a short command fits by chance.
+    assert utterance_score(-8.0, -8.0, 0.5) < MIN_SCORE <= utterance_score(-8.0, -8.0, 2.0)
+    # A long question may fit a little worse.
+    assert utterance_score(-12.0, -12.0, 3.0) >= MIN_SCORE > utterance_score(-12.0, -12.0, 2.0)
 
 
 # Warning symptoms in words no red_flag template holds.
