@@ -80,8 +80,9 @@ NGRAM_MIN_CONFIDENCE = 0.8
 # A warning symptom the n-gram decoder hears ("my leg went numb") is taken even when the grammar heard
 # something else, if the n-gram path fits the sound at least this well (per frame against the phone loop, as
 # the grammar's fit in MIN_SCORE): people describe symptoms in more ways than the red_flag templates hold, and
-# a missed warning is worse than most mistakes. On all the development audio pooled, warning symptoms heard: 45 of 84 without
-# it, 54 at -8, 55 at -10 (with one more false accept); off-topic sentences let through: 7 of 150 either way.
+# a missed warning is worse than most mistakes. On all the development audio pooled, warning symptoms heard:
+# 45 of 84 without it, 54 at -8, 55 at -10 (with one more false accept); off-topic sentences let through: 7 of
+# 150 either way (measured with the grammar's fit alone as the score).
 # A free loop of words around a symptom in the grammar instead heard them all, but took 92 of 120 off-topic
 # sentences for requests and decoded 1.8 times slower.
 SYMPTOM_MIN_SCORE = -8.0
