@@ -1,5 +1,5 @@
 """Every figure the project quotes, measured in one run: printed as tables and written to docs/benchmark.md
-with PNG plots. `--quick` trims repetitions and sizes so the run takes under a minute.
+with PNG plots. `--quick` trims repetitions and sizes so the run takes a few minutes.
 
 Noisy single measurements are repeated and the median is reported.
 """
@@ -297,7 +297,7 @@ def markdown(sections: list[Section], plots: list[str], command: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions and smaller sets (under a minute)")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions and smaller sets (a few minutes)")
     parser.add_argument("--time-scale", type=float, default=0.01, help="guide durations multiplier for the drift run")
     args = parser.parse_args()
     DOCS.mkdir(exist_ok=True)
