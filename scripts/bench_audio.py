@@ -141,7 +141,7 @@ def bench_audio(content, understander, quick: bool, docs: Path):
             row.append(f"{share:.0%}")
         tradeoff.rows.append(row)
     tradeoff.notes.append("A result counts when its score (voice/recognize.py utterance_score: the grammar's fit against the phone loop "
-                          "and against the n-gram decoder, and the utterance's length) reaches the threshold, "
+                          "and against the n-gram decoder, and how long the speech lasts) reaches the threshold, "
                           "or when the n-gram decoder was understood to ask for the same thing (a warning symptom the n-gram "
                           "decoder heard clearly counts at any threshold); a higher threshold "
                           "turns away more off-topic speech and more of ours. The last row is the score alone, without "
@@ -176,10 +176,11 @@ def _flite_voices(understander, sets, babble, directory, quick, scored):
     def say(rows):
         return [(intent, speak(text, directory, voice=voices[i % len(voices)])) for i, (intent, _, text) in enumerate(rows)]
 
-    runs = [("flite", "clean", say(in_scope), None), ("flite", "off-topic", say(off_topic), None),
-            ("flite", "10 dB pink", say(in_scope), "pink"), ("flite", "10 dB babble", say(in_scope), "babble"),
-            ("flite blind", "clean", say(blind_in), None), ("flite blind", "off-topic", say(blind_off), None),
-            ("flite blind", "10 dB pink", say(blind_in), "pink")]
+    dev, blind = say(in_scope), say(blind_in)
+    runs = [("flite", "clean", dev, None), ("flite", "off-topic", say(off_topic), None),
+            ("flite", "10 dB pink", dev, "pink"), ("flite", "10 dB babble", dev, "babble"),
+            ("flite blind", "clean", blind, None), ("flite blind", "off-topic", say(blind_off), None),
+            ("flite blind", "10 dB pink", blind, "pink")]
     for system, name, clips, kind in runs:
         for index, (intent, clip) in enumerate(clips):
             if kind is not None:
