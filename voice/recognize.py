@@ -266,9 +266,9 @@ class Recognizer:
         loose_hyp = self.loose.hyp()
         loose = loose_hyp.hypstr.strip() if loose_hyp is not None else ""
         loose_fit = self._fit(loose_hyp, free) if loose_hyp is not None else float("-inf")
-        if raw and loose_hyp is not None:
+        if raw:  # no n-gram path at all says nothing either way: it counts as fitting as well as the grammar
             speech = sum(s.end_frame - s.start_frame + 1 for s in self.phone_loop.seg() if _is_speech_sound(s.word))
-            score = utterance_score(score, loose_fit, speech / 100)
+            score = utterance_score(score, loose_fit if loose_hyp is not None else score, speech / 100)
         candidate, loosely = self.understander.understand(raw), self.understander.understand(loose)
         agreed = candidate.intent is not None and loosely.confidence >= NGRAM_MIN_CONFIDENCE and _same_request(candidate, loosely)
         symptom = loosely if loosely.slots.get("symptom") and loose_fit >= SYMPTOM_MIN_SCORE else NOTHING
