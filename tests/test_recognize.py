@@ -35,6 +35,11 @@ OFF_TOPIC = [
 # espeak-ng's formant voices are far from the recorded speech the acoustic model learned from; flite's voices,
 # built from recordings of real speakers, are much nearer to how a person sounds. The voices take turns.
 VOICE_FAMILIES = {"espeak-ng": ("en-us+m3",), "flite": FLITE_VOICES}
+# The voice of the recordings of a person's turns, heard as the microphone hands them over (with quiet before each
+# turn): one built from recordings of a real speaker. After quiet, espeak-ng's voices fit the acoustic model
+# markedly worse than when they start the clip (on the tuning audio, 102 -> 80 of 152 in-scope sentences right);
+# flite's do not (130 -> 131).
+PERSON = "flite:slt"
 
 
 @pytest.fixture(scope="module")
@@ -93,23 +98,49 @@ def test_paraphrases_are_heard_when_the_ngram_decoder_agrees(understander, voice
     assert sum(t.agreed and t.score < recognizer.min_score for t in right) >= 2, [(t.raw, t.loose) for t in right]
 
 
-def test_a_warning_symptom_the_ngram_decoder_hears_is_taken_when_the_grammar_fits_badly():
+# Paraphrases in words the templates lack, in flite's voices: the grammar forces them onto a sentence of ours
+# that fits badly, while the n-gram and open-vocabulary decoders each come near the words said.
+PARAPHRASES_IN_OTHER_WORDS = [
+    ("please tell me what i can do to feel better", "ask_relief", "flite:rms"),
+    ("can you show my wife how to massage my back", "guide_massage", "flite:kal16"),
+    ("could you tell me who is more at risk", "ask_risk_groups", "flite:awb"),
+    ("please tell me what i can do to feel better", "ask_relief", "flite:kal16"),
+]
+
+
+def test_paraphrases_are_heard_when_the_ngram_and_open_vocabulary_decoders_hear_the_same_request(understander, voices, tmp_path):
+    recognizer = Recognizer(understander, tmp_path)
+    transcripts = [(recognizer.transcribe(speak(text, voices, voice=voice)), intent)
+                   for text, intent, voice in PARAPHRASES_IN_OTHER_WORDS]
+    right = [t for t, intent in transcripts if t.heard.intent == intent]
+    assert len(right) >= 2, [(t.raw, t.loose, t.open) for t, _ in transcripts]
+    # Some only by that: the grammar's sentence fitted too badly and asked for something else.
+    assert sum(t.score < recognizer.min_score and not t.agreed and t.heard == t.confirmed for t in right) >= 1, \
+        [(t.raw, t.loose, t.open) for t in right]
+
+
+def test_when_the_grammar_fits_badly_the_other_decoders_opinions_decide():
     from voice.recognize import decide
 
-    assert decide("next", -3.0, False, "red_flag", -7.5) == "next"
-    assert decide("next", -12.0, False, "red_flag", -7.5) == "red_flag"
-    assert decide("next", -12.0, True, "red_flag", -7.5) == "next"
-    assert decide(None, -3.0, False, None, -7.5) is None
-    assert decide("next", -12.0, False, None, -7.5) is None
+    assert decide("next", -3.0, False, "stop", "red_flag", -7.5) == "next"
+    assert decide("next", -12.0, True, "stop", "red_flag", -7.5) == "next"
+    # A request the n-gram and open-vocabulary decoders both heard, then a warning symptom, then nothing.
+    assert decide("next", -12.0, False, "stop", "red_flag", -7.5) == "stop"
+    assert decide(None, -3.0, False, "stop", None, -7.5) == "stop"
+    assert decide("next", -12.0, False, None, "red_flag", -7.5) == "red_flag"
+    assert decide(None, -3.0, False, None, None, -7.5) is None
+    assert decide("next", -12.0, False, None, None, -7.5) is None
 
 
 def test_rejection_weighs_the_ngram_decoders_fit_and_the_length_of_the_speech():
     # Off-topic speech: the n-gram decoder follows its words, the grammar is forced onto a sentence of ours.
-    assert utterance_score(-8.0, -8.0, 2.0) >= MIN_SCORE > utterance_score(-8.0, 0.0, 2.0)
+    assert utterance_score(MIN_SCORE, MIN_SCORE, 2.0) >= MIN_SCORE > utterance_score(MIN_SCORE, MIN_SCORE + 4, 2.0)
     # The same fit is enough for two seconds of speech, not for a short sound that a short command fits by chance.
-    assert utterance_score(-8.0, -8.0, 0.5) < MIN_SCORE <= utterance_score(-8.0, -8.0, 2.0)
+    fit = MIN_SCORE + 1
+    assert utterance_score(fit, fit, 0.5) < MIN_SCORE <= utterance_score(fit, fit, 2.0)
     # A long question may fit a little worse.
-    assert utterance_score(-12.0, -12.0, 3.0) >= MIN_SCORE > utterance_score(-12.0, -12.0, 2.0)
+    fit = MIN_SCORE - 1
+    assert utterance_score(fit, fit, 3.0) >= MIN_SCORE > utterance_score(fit, fit, 2.0)
 
 
 # Warning symptoms in words no red_flag template holds.
@@ -208,7 +239,7 @@ def test_a_recording_is_heard_turn_by_turn_like_the_microphone(understander, voi
     from voice.listen import AudioFileEars
 
     said = [("guide massage", "guide_massage"), ("how much longer", "time_left"), ("stop", "stop")]
-    clips = [speak(text, voices) for text, _ in said]
+    clips = [speak(text, voices, voice=PERSON) for text, _ in said]
     path = conversation([(0.5 + 3 * i, clip) for i, clip in enumerate(clips)], tmp_path / "three.wav")
     clock = VirtualClock()
     ears = AudioFileEars(path, understander, clock, Recognizer(understander, tmp_path))
@@ -260,9 +291,9 @@ def test_understand_audio_cli(voices, tmp_path, capsys):
 def test_live_loop_from_a_recording(voices, tmp_path, capsys, monkeypatch):
     """One WAV: 'guide massage', then mid-pause 'how much longer', then 'stop', through --input-audio --fast."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    path = conversation([(0.5, speak("guide massage", voices, voice="en-us")),
-                         (45.0, speak("how much longer", voices)),
-                         (60.0, speak("stop the massage", voices))], tmp_path / "session.wav")
+    path = conversation([(0.5, speak("guide massage", voices, voice=PERSON)),
+                         (45.0, speak("how much longer", voices, voice=PERSON)),
+                         (60.0, speak("stop the massage", voices, voice=PERSON))], tmp_path / "session.wav")
     assert main(["--input-audio", str(path), "--fast", "--seed", "1"]) == 0
     out = capsys.readouterr().out
     assert "Step one" in out
