@@ -18,10 +18,12 @@ sys.path.insert(0, str(ROOT))
 
 from tests.audio_fixtures import FLITE_VOICES, pink_noise, speak, with_noise  # noqa: E402
 from tests.test_understand import BLIND_SET, load_dev_set  # noqa: E402
-from voice.audio import SAMPLE_RATE, AudioClip  # noqa: E402
+from voice.audio import SAMPLE_RATE, AudioClip, Endpointing  # noqa: E402
 from voice.recognize import CHUNK_SECONDS, MIN_SCORE, WAKE_MIN_SCORE, Recognizer, decide  # noqa: E402
 
 WAKE = "hey coach"
+MICROPHONE = "clean, with the quiet around a turn"
+STOCK_CONDITIONS = ("clean", "off-topic", "10 dB pink")  # of the held-out set: the stock path is slow
 CONDITIONS = [("clean", None, None), ("20 dB white", 20, "white"), ("10 dB pink", 10, "pink"),
               ("10 dB babble", 10, "babble"), ("5 dB white", 5, "white")]
 
@@ -42,11 +44,11 @@ def bench_audio(content, understander, quick: bool, docs: Path):
     directory = Path(tempfile.mkdtemp(prefix="backcare-bench-audio-"))
     babble = _babble(off_topic, directory)
     # No rejection threshold while decoding: each result keeps its score, whether the n-gram decoder
-    # agreed and any warning symptom it heard, so the report can show what any threshold would give; the
+    # agreed, the request it and the open-vocabulary decoder both heard and any warning symptom it heard, so the report can show what any threshold would give; the
     # headline figures apply the recognizer's own MIN_SCORE.
     recognizer = Recognizer(understander, min_score=float("-inf"))
 
-    scored = {}  # (system, condition) -> [(intent heard, score, n-gram agreed, symptom heard, intent said)...]
+    scored = {}  # (system, condition) -> [(intent heard, score, n-gram agreed, confirmed, symptom, intent said)...]
     latencies = {"ours": [], "stock": []}
     decode_seconds = audio_seconds = 0.0
 
@@ -55,7 +57,7 @@ def bench_audio(content, understander, quick: bool, docs: Path):
 
     spoken = [(intent, say(i, text)) for i, (intent, _, text) in enumerate(in_scope)]
     spoken_templates = [(intent, say(i, text)) for i, (intent, text) in enumerate(templates)]
-    spoken_off_topic = [say(i, text) for i, (_, _, text) in enumerate(off_topic)]
+    spoken_off_topic = [(None, say(i, text)) for i, (_, _, text) in enumerate(off_topic)]
     # One condition at a time, as in one room: the decoder's running cepstral mean settles to it (measured
     # interleaved, every clean clip came right after a 5 dB one and clean accuracy fell from 38% to 31%).
     for name, snr, kind in CONDITIONS:
@@ -75,25 +77,28 @@ def bench_audio(content, understander, quick: bool, docs: Path):
                 clip = clean if snr is None else with_noise(clean, snr, kind, seed=index)
                 heard, _, _ = _ours(recognizer, clip)
                 scored.setdefault(("templates", name), []).append((*heard, intent))
-        if name == "clean":
-            for index, clip in enumerate(spoken_off_topic):
+        if name in ("clean", "10 dB pink"):
+            off = "off-topic" if snr is None else f"off-topic, {name}"
+            for index, (_, clip) in enumerate(spoken_off_topic if snr is None else _noisy(spoken_off_topic, kind, babble)):
                 heard, _, _ = _ours(recognizer, clip)
-                scored.setdefault(("ours", "off-topic"), []).append((*heard, None))
-                if not quick or index < 2:
+                scored.setdefault(("ours", off), []).append((*heard, None))
+                if snr is None and (not quick or index < 2):
                     scored.setdefault(("stock", "off-topic"), []).append(_as_heard(_stock(understander, clip)[0], None))
-    # The held-out blind set, never tuned on: clean (in-scope, then off-topic) and at 10 dB pink.
+    # The held-out blind set, never tuned on: clean (in-scope, then off-topic) and at 10 dB pink (the same).
     blind = load_dev_set(BLIND_SET)
     rng.shuffle(blind)
     blind_in_rows = [r for r in blind if r[0]][: 8 if quick else 120]
     blind_off_rows = [r for r in blind if not r[0]][: 6 if quick else 60]
     blind_in = [(intent, say(i, text)) for i, (intent, _, text) in enumerate(blind_in_rows)]
     blind_off = [(None, say(i, text)) for i, (_, _, text) in enumerate(blind_off_rows)]
-    for name, clips in (("clean", blind_in), ("off-topic", blind_off),
-                        ("10 dB pink", [(intent, with_noise(clip, 10, "pink", seed=i)) for i, (intent, clip) in enumerate(blind_in)])):
+    for name, clips in (("clean", blind_in), ("off-topic", blind_off), ("10 dB pink", _noisy(blind_in, "pink", babble)),
+                        ("off-topic, 10 dB pink", _noisy(blind_off, "pink", babble)),
+                        (MICROPHONE, _as_the_microphone_hands_it_over(blind_in)),
+                        (f"off-topic, {MICROPHONE}", _as_the_microphone_hands_it_over(blind_off))):
         for index, (intent, clip) in enumerate(clips):
             heard, _, _ = _ours(recognizer, clip)
             scored.setdefault(("blind", name), []).append((*heard, intent))
-            if not quick or index < 2:
+            if name in STOCK_CONDITIONS and (not quick or index < 2):
                 scored.setdefault(("blind stock", name), []).append(_as_heard(_stock(understander, clip)[0], intent))
     # Steady noise alone, as from a fan or a shower switched on after calibration: nothing may be taken from it.
     noise_seconds = noise_decode_seconds = 0.0
@@ -111,9 +116,11 @@ def bench_audio(content, understander, quick: bool, docs: Path):
                         "stock: wrong intent"])
     rows = [(name, ("ours", name), ("stock", name)) for name, _, _ in CONDITIONS]
     rows += [(f"template sentences, {name}", ("templates", name), None) for name in ("clean", "10 dB pink")]
-    rows += [("off-topic speech given an intent (false accepts)", ("ours", "off-topic"), ("stock", "off-topic"))]
-    rows += [(f"held-out blind set, {name}", ("blind", name), ("blind stock", name)) for name in ("clean", "10 dB pink")]
-    rows += [("held-out blind set, off-topic given an intent", ("blind", "off-topic"), ("blind stock", "off-topic"))]
+    rows += [(f"{name} speech given an intent (false accepts)", ("ours", name), ("stock", name))
+             for name in ("off-topic", "off-topic, 10 dB pink")]
+    rows += [(f"held-out blind set, {name}", ("blind", name), ("blind stock", name)) for name in ("clean", "10 dB pink", MICROPHONE)]
+    rows += [(f"held-out blind set, {name} given an intent", ("blind", name), ("blind stock", name))
+             for name in ("off-topic", "off-topic, 10 dB pink", f"off-topic, {MICROPHONE}")]
     rows += [("steady noise alone given an intent", ("ours", "noise"), ("stock", "noise"))]
     accuracy.rows += [_accuracy_row(scored, label, *keys) for label, *keys in rows]
     accuracy.notes.append(f"Voices: {', '.join(voices)} at 150 words per minute; {len(in_scope)} in-scope and "
@@ -121,31 +128,35 @@ def bench_audio(content, understander, quick: bool, docs: Path):
                           f"them), and {len(templates)} sentences sampled from the templates (what the grammar is "
                           f"built for). The held-out blind set ({len(blind_in)} in-scope and {len(blind_off)} off-topic "
                           f"rows of tests/data/blind_set.tsv, same voices) was written without sight of the templates "
-                          f"and is never tuned on. Rejection threshold {MIN_SCORE:g} on the score (voice/recognize.py MIN_SCORE and utterance_score), or the "
-                          f"n-gram decoder agreeing, or a warning symptom it heard clearly. A wrong intent is an accepted utterance given another intent than the "
+                          f"and is never tuned on. The synthetic clips start the moment speech does; \"{MICROPHONE}\" adds the quiet "
+                          f"SpeechRecognition's endpointing keeps around a turn ({Endpointing().lead_in:g} s before, "
+                          f"{Endpointing().end_silence:g} s after), as the live loop and --input-audio hand it over. Rejection threshold {MIN_SCORE:g} on the score (voice/recognize.py MIN_SCORE and utterance_score), or the "
+                          f"n-gram decoder agreeing, or it and the open-vocabulary decoder both hearing the same request (OPEN_MIN_CONFIDENCE), or a warning symptom it heard clearly. A wrong intent is an accepted utterance given another intent than the "
                           f"one said (for off-topic speech: any intent). Steady noise: pink and white noise at RMS 300, "
                           f"1000 and 3000, 1, 3 and 8 s long, with no speech in it. Aims: 95% clean, 90% at 10 dB, at "
                           f"most 5% false accepts.")
     tradeoff = Section("Rejection threshold trade-off (ours)",
                        ["min score", "development set clean", "development set 10 dB pink",
-                        "template sentences clean", "template sentences 10 dB pink", "off-topic false accepts"])
-    thresholds = [(t, True) for t in sorted({float("-inf"), -20, -16, -14, -12, -10, -9, -7, MIN_SCORE})] + [(MIN_SCORE, False)]
+                        "template sentences clean", "template sentences 10 dB pink", "off-topic false accepts",
+                        "off-topic at 10 dB pink: false accepts"])
+    thresholds = [(t, True) for t in sorted({float("-inf"), -20, -16, -14, -12, -11, -10, -9, -7, -6, MIN_SCORE})] + [(MIN_SCORE, False)]
     for threshold, ask_ngram in thresholds:
         label = "none" if threshold == float("-inf") else f"{threshold:g}"
-        label += " (used)" if threshold == MIN_SCORE and ask_ngram else "" if ask_ngram else ", score alone (no n-gram agreement)"
+        label += " (used)" if threshold == MIN_SCORE and ask_ngram else "" if ask_ngram else ", score alone (no second opinions)"
         row = [label]
         for key in (("ours", "clean"), ("ours", "10 dB pink"), ("templates", "clean"), ("templates", "10 dB pink"),
-                    ("ours", "off-topic")):
+                    ("ours", "off-topic"), ("ours", "off-topic, 10 dB pink")):
             outcomes = _outcomes(scored[key], threshold, ask_ngram)
-            share = sum(wrong if key[1] == "off-topic" else right for right, wrong in outcomes) / len(outcomes)
+            share = sum(wrong if key[1].startswith("off-topic") else right for right, wrong in outcomes) / len(outcomes)
             row.append(f"{share:.0%}")
         tradeoff.rows.append(row)
     tradeoff.notes.append("A result counts when its score (voice/recognize.py utterance_score: the grammar's fit against the phone loop "
                           "and against the n-gram decoder, and how long the speech lasts) reaches the threshold, "
-                          "or when the n-gram decoder was understood to ask for the same thing (a warning symptom the n-gram "
-                          "decoder heard clearly counts at any threshold); a higher threshold "
+                          "or when the n-gram decoder was understood to ask for the same thing (a request the n-gram and "
+                          "open-vocabulary decoders both heard, and a warning symptom the n-gram "
+                          "decoder heard clearly, count at any threshold); a higher threshold "
                           "turns away more off-topic speech and more of ours. The last row is the score alone, without "
-                          "the n-gram decoder's agreement. The off-topic set is mostly near misses that "
+                          "the other decoders' opinions (a warning symptom still counts). The off-topic set is mostly near misses that "
                           "share words with our sentences (\"my back garden needs mowing\").")
     speed = Section("Audio speed", ["measure", "ours", "stock recognize_sphinx"])
     speed.rows += [
@@ -160,7 +171,7 @@ def bench_audio(content, understander, quick: bool, docs: Path):
                        "utterance and the understanding are counted after the audio ends; the stock path decodes "
                        "the whole utterance after it ends, loading its model on every call. Aim: p95 < 100 ms.")
     plot = _plot(results, latencies, docs)
-    wake = _wake(understander, [clip for _, clip in spoken] + spoken_off_topic, voices, directory, quick)
+    wake = _wake(understander, [clip for _, clip in spoken + spoken_off_topic], voices, directory, quick)
     return [accuracy, flite, tradeoff, speed, wake], plot
 
 
@@ -176,24 +187,26 @@ def _flite_voices(understander, sets, babble, directory, quick, scored):
     def say(rows):
         return [(intent, speak(text, directory, voice=voices[i % len(voices)])) for i, (intent, _, text) in enumerate(rows)]
 
-    dev, blind = say(in_scope), say(blind_in)
+    dev, blind, blind_off_topic = say(in_scope), say(blind_in), say(blind_off)
     runs = [("flite", "clean", dev, None), ("flite", "off-topic", say(off_topic), None),
             ("flite", "10 dB pink", dev, "pink"), ("flite", "10 dB babble", dev, "babble"),
-            ("flite blind", "clean", blind, None), ("flite blind", "off-topic", say(blind_off), None),
-            ("flite blind", "10 dB pink", blind, "pink")]
+            ("flite blind", "clean", blind, None), ("flite blind", "off-topic", blind_off_topic, None),
+            ("flite blind", "10 dB pink", blind, "pink"), ("flite blind", "off-topic, 10 dB pink", blind_off_topic, "pink"),
+            ("flite blind", MICROPHONE, _as_the_microphone_hands_it_over(blind), None),
+            ("flite blind", f"off-topic, {MICROPHONE}", _as_the_microphone_hands_it_over(blind_off_topic), None)]
     for system, name, clips, kind in runs:
-        for index, (intent, clip) in enumerate(clips):
-            if kind is not None:
-                clip = with_noise(clip, 10, kind, seed=index, babble=babble)
+        for index, (intent, clip) in enumerate(clips if kind is None else _noisy(clips, kind, babble)):
             heard, _, _ = _ours(recognizer, clip)
             scored.setdefault((system, name), []).append((*heard, intent))
-            if kind is None and (not quick or index < 2):  # the stock path on clean audio only: it is slow
+            if name in STOCK_CONDITIONS[:2] and (not quick or index < 2):  # the stock path on clean audio only: it is slow
                 scored.setdefault((f"{system} stock", name), []).append(_as_heard(_stock(understander, clip)[0], intent))
     section = Section("Audio intent accuracy (flite voices)", ["condition", "ours: right", "ours: wrong intent",
                                                                "stock recognize_sphinx: right", "stock: wrong intent"])
     for label, system in (("development set", "flite"), ("held-out blind set", "flite blind")):
         section.rows += [_accuracy_row(scored, f"{label}, {name}", (system, name), (f"{system} stock", name))
-                         for name in ("clean", "10 dB pink", "10 dB babble", "off-topic") if (system, name) in scored]
+                         for name in ("clean", "10 dB pink", "10 dB babble", MICROPHONE, "off-topic", "off-topic, 10 dB pink",
+                                      f"off-topic, {MICROPHONE}")
+                         if (system, name) in scored]
     section.notes.append(f"The same utterances as above, spoken by flite's voices {', '.join(v.removeprefix('flite:') for v in voices)} "
                          "in turn: slt, rms and awb are built from recordings of real speakers (CMU ARCTIC), kal16 from "
                          "diphones. They sound far more like a person than espeak-ng's formant voices, but they are "
@@ -211,7 +224,7 @@ def _accuracy_row(scored, label, *keys):
             row += ["not run", ""]
             continue
         right, wrong = sum(r for r, _ in outcomes), sum(w for _, w in outcomes)
-        row += [f"{right}/{len(outcomes)} = {right / len(outcomes):.0%}" if key[1] not in ("off-topic", "noise") else "",
+        row += [f"{right}/{len(outcomes)} = {right / len(outcomes):.0%}" if not key[1].startswith(("off-topic", "noise")) else "",
                 f"{wrong}/{len(outcomes)} = {wrong / len(outcomes):.0%}"]
     return row
 
@@ -219,8 +232,8 @@ def _accuracy_row(scored, label, *keys):
 def _outcomes(values, threshold=MIN_SCORE, ask_ngram=True):
     """(right, wrong intent) for each utterance, taken as the recognizer would with this threshold."""
     outcomes = []
-    for heard, score, agreed, symptom, said in values:
-        taken = decide(heard, score, ask_ngram and agreed, symptom, threshold)
+    for heard, score, agreed, confirmed, symptom, said in values:
+        taken = decide(heard, score, ask_ngram and agreed, confirmed if ask_ngram else None, symptom, threshold)
         outcomes.append((taken is not None and taken == said, taken is not None and taken != said))
     return outcomes
 
@@ -242,6 +255,21 @@ def _wake(understander, others, voices, directory, quick):
     section.notes.append(f"Voices {', '.join(voices)}; the phrase at {'150' if quick else '130, 150 and 170'} words per minute. "
                          f"The wake phrase is a search of its own, scored against the phone loop; threshold {WAKE_MIN_SCORE:g} (WAKE_MIN_SCORE).")
     return section
+
+
+def _as_the_microphone_hands_it_over(clips):
+    """(intent, clip) pairs with the quiet the endpointing keeps around a turn: its lead-in before, its end
+    silence after. The synthetic clips start at once; espeak-ng's voices fare worse after quiet."""
+    import numpy as np
+
+    endpointing = Endpointing()
+    before, after = (np.zeros(int(seconds * SAMPLE_RATE), dtype=np.int16) for seconds in (endpointing.lead_in, endpointing.end_silence))
+    return [(intent, AudioClip(np.concatenate([before, clip.samples(), after]).astype("<i2").tobytes())) for intent, clip in clips]
+
+
+def _noisy(clips, kind, babble):
+    """(intent, clip) pairs with noise mixed in at 10 dB, each its own stretch of it."""
+    return [(intent, with_noise(clip, 10, kind, seed=index, babble=babble)) for index, (intent, clip) in enumerate(clips)]
 
 
 def _template_sentences(content, rng, count):
@@ -274,14 +302,15 @@ def _ours(recognizer, clip):
         last = time.perf_counter()
         recognizer.feed(chunk)
     transcript = recognizer.finish()
-    heard = (transcript.candidate.intent, transcript.score, transcript.agreed, transcript.symptom.intent)
+    heard = (transcript.candidate.intent, transcript.score, transcript.agreed, transcript.confirmed.intent,
+             transcript.symptom.intent)
     end = time.perf_counter()
     return heard, end - last, end - start
 
 
 def _as_heard(intent, said):
-    """A stock result in the shape of ours: taken as heard at any threshold, with no n-gram or symptom verdict."""
-    return intent, float("inf"), False, None, said
+    """A stock result in the shape of ours: taken as heard at any threshold, with no second opinion or symptom verdict."""
+    return intent, float("inf"), False, None, None, said
 
 
 def _stock(understander, clip):
