@@ -222,7 +222,7 @@ def bench_live_memory() -> Section:
     start = time.perf_counter()
     peak = _peak_rss_mb(["understand", "--audio", str(wav)])
     seconds = time.perf_counter() - start
-    section.rows.append(["peak RSS of `backcare understand --audio` (all three decoders loaded)", f"{peak:.0f} MB"])
+    section.rows.append(["peak RSS of `backcare understand --audio` (all four decoders loaded)", f"{peak:.0f} MB"])
     section.rows.append(["`backcare understand --audio` process start to answer (grammar cached)", f"{seconds * 1000:.0f} ms"])
     return section
 
