@@ -61,8 +61,7 @@ def bench_audio(content, understander, quick: bool, docs: Path):
     # One condition at a time, as in one room: the decoder's running cepstral mean settles to it (measured
     # interleaved, every clean clip came right after a 5 dB one and clean accuracy fell from 38% to 31%).
     for name, snr, kind in CONDITIONS:
-        for index, (intent, clean) in enumerate(spoken):
-            clip = clean if snr is None else with_noise(clean, snr, kind, seed=index, babble=babble)
+        for index, (intent, clip) in enumerate(_noisy(spoken, snr, kind, babble)):
             heard, latency, spent = _ours(recognizer, clip)
             decode_seconds += spent
             audio_seconds += clip.seconds
@@ -73,13 +72,11 @@ def bench_audio(content, understander, quick: bool, docs: Path):
                 latencies["stock"].append(latency)
                 scored.setdefault(("stock", name), []).append(_as_heard(heard, intent))
         if name in ("clean", "10 dB pink"):
-            for index, (intent, clean) in enumerate(spoken_templates):
-                clip = clean if snr is None else with_noise(clean, snr, kind, seed=index)
+            for intent, clip in _noisy(spoken_templates, snr, kind, babble):
                 heard, _, _ = _ours(recognizer, clip)
                 scored.setdefault(("templates", name), []).append((*heard, intent))
-        if name in ("clean", "10 dB pink"):
             off = "off-topic" if snr is None else f"off-topic, {name}"
-            for index, (_, clip) in enumerate(spoken_off_topic if snr is None else _noisy(spoken_off_topic, kind, babble)):
+            for index, (_, clip) in enumerate(_noisy(spoken_off_topic, snr, kind, babble)):
                 heard, _, _ = _ours(recognizer, clip)
                 scored.setdefault(("ours", off), []).append((*heard, None))
                 if snr is None and (not quick or index < 2):
@@ -91,8 +88,8 @@ def bench_audio(content, understander, quick: bool, docs: Path):
     blind_off_rows = [r for r in blind if not r[0]][: 6 if quick else 60]
     blind_in = [(intent, say(i, text)) for i, (intent, _, text) in enumerate(blind_in_rows)]
     blind_off = [(None, say(i, text)) for i, (_, _, text) in enumerate(blind_off_rows)]
-    for name, clips in (("clean", blind_in), ("off-topic", blind_off), ("10 dB pink", _noisy(blind_in, "pink", babble)),
-                        ("off-topic, 10 dB pink", _noisy(blind_off, "pink", babble)),
+    for name, clips in (("clean", blind_in), ("off-topic", blind_off), ("10 dB pink", _noisy(blind_in, 10, "pink", babble)),
+                        ("off-topic, 10 dB pink", _noisy(blind_off, 10, "pink", babble)),
                         (MICROPHONE, _as_the_microphone_hands_it_over(blind_in)),
                         (f"off-topic, {MICROPHONE}", _as_the_microphone_hands_it_over(blind_off))):
         for index, (intent, clip) in enumerate(clips):
@@ -195,7 +192,7 @@ def _flite_voices(understander, sets, babble, directory, quick, scored):
             ("flite blind", MICROPHONE, _as_the_microphone_hands_it_over(blind), None),
             ("flite blind", f"off-topic, {MICROPHONE}", _as_the_microphone_hands_it_over(blind_off_topic), None)]
     for system, name, clips, kind in runs:
-        for index, (intent, clip) in enumerate(clips if kind is None else _noisy(clips, kind, babble)):
+        for index, (intent, clip) in enumerate(_noisy(clips, None if kind is None else 10, kind, babble)):
             heard, _, _ = _ours(recognizer, clip)
             scored.setdefault((system, name), []).append((*heard, intent))
             if name in STOCK_CONDITIONS[:2] and (not quick or index < 2):  # the stock path on clean audio only: it is slow
@@ -267,9 +264,11 @@ def _as_the_microphone_hands_it_over(clips):
     return [(intent, AudioClip(np.concatenate([before, clip.samples(), after]).astype("<i2").tobytes())) for intent, clip in clips]
 
 
-def _noisy(clips, kind, babble):
-    """(intent, clip) pairs with noise mixed in at 10 dB, each its own stretch of it."""
-    return [(intent, with_noise(clip, 10, kind, seed=index, babble=babble)) for index, (intent, clip) in enumerate(clips)]
+def _noisy(clips, snr, kind, babble):
+    """(intent, clip) pairs with noise mixed in at `snr` dB (none: as they are), each its own stretch of it."""
+    if snr is None:
+        return clips
+    return [(intent, with_noise(clip, snr, kind, seed=index, babble=babble)) for index, (intent, clip) in enumerate(clips)]
 
 
 def _template_sentences(content, rng, count):
