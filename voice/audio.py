@@ -15,6 +15,9 @@ from pathlib import Path
 import numpy as np
 
 SAMPLE_RATE = 16000
+# Samples the microphone hands over at a time (SpeechRecognition's default): 64 ms. The recognizer decodes each
+# as it arrives, so what is left to decode when an utterance ends is at most this much.
+MICROPHONE_CHUNK = 1024
 WAVE_PCM, WAVE_FLOAT, WAVE_EXTENSIBLE = 1, 3, 0xFFFE  # format tags in a WAV header
 
 
@@ -136,7 +139,7 @@ class Microphone:
             import speech_recognition as sr
 
             self.sr = sr
-            self.source = source or sr.Microphone(sample_rate=SAMPLE_RATE)
+            self.source = source or sr.Microphone(sample_rate=SAMPLE_RATE, chunk_size=MICROPHONE_CHUNK)
             self.recognizer = sr.Recognizer()
             self.recognizer.pause_threshold = settings.end_silence
             self.recognizer.non_speaking_duration = settings.lead_in

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import speech_recognition as sr
 
-from .audio import SAMPLE_RATE, AudioClip, Endpointing, Microphone, load_wav
+from .audio import MICROPHONE_CHUNK, SAMPLE_RATE, AudioClip, Endpointing, Microphone, load_wav
 from .clock import Clock, RealClock
 from .recognize import Recognizer
 from .understand import Understander, Understanding
@@ -61,7 +61,7 @@ class Recording(sr.AudioSource):
     once its sound has arrived on the clock, so `--input-audio` runs in real time on the real clock and
     at once on a virtual one, through the same endpointing as the microphone."""
 
-    CHUNK, SAMPLE_RATE, SAMPLE_WIDTH = 1024, SAMPLE_RATE, 2  # as sr.Microphone reads: 64 ms
+    CHUNK, SAMPLE_RATE, SAMPLE_WIDTH = MICROPHONE_CHUNK, SAMPLE_RATE, 2  # as sr.Microphone reads
 
     def __init__(self, clip: AudioClip, clock: Clock):
         self.pcm, self.clock = clip.pcm, clock

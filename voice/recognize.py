@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
-from .audio import AudioClip, AudioError, load_wav
+from .audio import MICROPHONE_CHUNK, SAMPLE_RATE, AudioClip, AudioError, load_wav
 from .content import Content
 from .fsg import compile_fsg, load_fsg
 from .grammar import GRAMMAR_RULE, compile_arpa, compile_jsgf, words_of
@@ -127,8 +127,8 @@ WAKE_MIN_SCORE = -15.0
 # babble, off-topic): 4.2 per second or more, even "bit slower"; on 18 such noises: 1.0 or fewer. A one-word
 # command heard through the microphone's endpointing, with up to 1.2 s of quiet around it, gives about 2.5.
 MIN_SPEECH_SOUNDS_PER_SECOND = 1.5
-# Audio is fed to the decoder in chunks of this many seconds, as a microphone delivers it.
-CHUNK_SECONDS = 0.1
+# Audio files are fed to the decoder in the pieces the microphone hands over.
+CHUNK_SECONDS = MICROPHONE_CHUNK / SAMPLE_RATE
 # A faint noise floor (RMS on the 16-bit scale, about -58 dBFS) added before decoding. The acoustic model
 # was trained on recordings with room noise; digital silence (files, synthetic speech) is far outside it:
 # on 40 template sentences spoken by espeak-ng, 29 were understood without it and 34 with it. Any real
