@@ -150,12 +150,13 @@ def bench_audio(content, understander, quick: bool, docs: Path):
             row.append(f"{share:.0%}")
         tradeoff.rows.append(row)
     tradeoff.notes.append("A result counts when its score (voice/recognize.py utterance_score: the grammar's fit against the phone loop "
-                          "and against the n-gram decoder, and how long the speech lasts) reaches the threshold, "
+                          "and against the n-gram decoder, how long the speech lasts, and whether the open-vocabulary decoder "
+                          "heard any word of a sentence of three or more) reaches the threshold, "
                           "or when the n-gram decoder was understood to ask for the same thing (a request the n-gram and "
                           "open-vocabulary decoders both heard, and a warning symptom the n-gram "
                           "decoder heard clearly, count at any threshold); a higher threshold "
                           "turns away more off-topic speech and more of ours. The last row is the score alone, without "
-                          "the other decoders' opinions (a warning symptom still counts). The off-topic set is mostly near misses that "
+                          "the requests the other decoders heard (a warning symptom still counts). The off-topic set is mostly near misses that "
                           "share words with our sentences (\"my back garden needs mowing\").")
     speed = Section("Audio speed", ["measure", "ours", "stock recognize_sphinx"])
     speed.rows += [

@@ -141,6 +141,9 @@ def test_rejection_weighs_the_ngram_decoders_fit_and_the_length_of_the_speech():
     # A long question may fit a little worse.
     fit = MIN_SCORE - 1
     assert utterance_score(fit, fit, 3.0) >= MIN_SCORE > utterance_score(fit, fit, 2.0)
+    # A sentence of which the open-vocabulary decoder heard no word must fit clearly better.
+    fit = MIN_SCORE + 1
+    assert utterance_score(fit, fit, 2.0, echoed=True) >= MIN_SCORE > utterance_score(fit, fit, 2.0, echoed=False)
 
 
 # Warning symptoms in words no red_flag template holds.

@@ -66,6 +66,13 @@ def test_near_misses_and_nothing_get_no_intent(understander, text):
     assert understander.understand(text).intent is None
 
 
+def test_words_of_ours_fold_endings_and_drop_fillers_and_strangers(understander):
+    # What tells whether two decoders heard any word of the same sentence of ours.
+    assert understander.words_of_ours("um my back hurts please") == understander.words_of_ours("back hurting my")
+    assert not understander.words_of_ours("please") and not understander.words_of_ours("zeppelin aardvark")
+    assert not understander.words_of_ours("massage her back") & understander.words_of_ours("pass the remote")
+
+
 @pytest.mark.parametrize("minutes", ["twenty", "20"])  # typed digits count as the number's words
 def test_paraphrase_slots_are_spotted(understander, minutes):
     result = understander.understand(f"could you time the heat thing for like {minutes} minutes")

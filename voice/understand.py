@@ -174,6 +174,10 @@ class Understander:
                 slots.setdefault(slot, value)
         return Understanding(text, intent, slots, round(score, 3))
 
+    def words_of_ours(self, text: str) -> set[str]:
+        """The words of `text` that our sentences use (folded as the fuzzy step folds them), fillers aside."""
+        return {stem for stem in map(_stem, normalize(text, self.skip_words).split()) if stem in self.column}
+
     def _without_ending(self, words: str) -> str:
         """The sentence without a courtesy at its end ("pause the timer for now"), unless that is all it is."""
         for ending in self.content.endings:
