@@ -6,11 +6,11 @@ the end of an utterance only the last chunk remains to decode. Speech that is no
 comes back rejected (empty text): the grammar finds no sentence we understand in it (or only
 out_of_scope ones: media and smart-home commands), or the sentence it found fits the sound clearly worse
 than a free phone loop and a looser decoder, an n-gram model of our sentences, do (see MIN_SCORE; more so
-when an open-vocabulary decoder heard none of its words, see ECHO_PENALTY), and
-that looser decoder did not hear the same request in it (see the Recognizer), nor did it and an
-open-vocabulary decoder both hear one (see OPEN_MIN_CONFIDENCE); a warning symptom the looser decoder hears
-clearly is taken all the same (see SYMPTOM_MIN_SCORE). Sound with next to no speech in it (a fan, a
-shower) is rejected too (see MIN_SPEECH_SOUNDS_PER_SECOND).
+when an open-vocabulary decoder heard none of its words, see ECHO_PENALTY), and that looser decoder did not
+hear the same request in it (see the Recognizer), nor did it and the open-vocabulary decoder both hear one
+(see OPEN_MIN_CONFIDENCE); a warning symptom the looser decoder hears clearly is taken all the same (see
+SYMPTOM_MIN_SCORE). Sound with next to no speech in it (a fan, a shower) is rejected too (see
+MIN_SPEECH_SOUNDS_PER_SECOND).
 """
 
 from __future__ import annotations
@@ -76,9 +76,10 @@ MIN_SCORE = -8.0
 # cysts cause it i think") can fit it well by chance, but a decoder with another language model rarely hears those
 # words too. A short command is spared: among its 130,000 words the open decoder seldom lands on our one or two
 # ("guide massage" heard as "like most songs"). On the tuning audio of OPEN_MIN_CONFIDENCE (as the endpointing
-# hands it over, clean and at 10 dB pink): off-topic through 42 -> 28 of 440, in-scope right 345 -> 343 and wrong
-# 54 -> 51 of 608; penalty 2: 32, 344, 52; 4: 28, 341, 48; applied to short commands too, 28 and 342 (2 fewer of
-# espeak-ng's short commands). Raising MIN_SCORE instead, to -5, let 20 through but cost 41 right.
+# hands it over, clean and at 10 dB pink; the open decoder's words as heard before OPEN_OPTIONS was narrowed):
+# off-topic through 42 -> 28 of 440; of 608 in-scope clips, right (intent and slots) 345 -> 343, wrong 54 -> 51.
+# Penalty 2: 32, 344, 52; 4: 28, 341, 48; applied to short commands too: 28, 342 (2 fewer of espeak-ng's short
+# commands). Raising MIN_SCORE instead, to -5, let 20 through but cost 41 right.
 ECHO_PENALTY = 3.0
 ECHO_MIN_WORDS = 3
 LOOSE_WEIGHT = 0.5  # per unit of fit the n-gram decoder has over the grammar
@@ -117,8 +118,8 @@ SYMPTOM_MIN_SCORE = -8.0
 OPEN_MIN_CONFIDENCE = 0.7
 # Only its words are used, never its score, so it need not score every sound at every frame (compallsen), and
 # it keeps at most 3000 phone models active a frame (maxhmmpf; PocketSphinx's default is 30000): on the same tuning
-# audio (as the endpointing hands it over, MIN_SCORE -8) it decoded 42% faster, with 347 right, 73 wrong and 20
-# off-topic through against 346, 74 and 20 (at 1500: 345 right).
+# audio (as the endpointing hands it over, MIN_SCORE -8) it decoded 42% faster, with 347 of the 608 in-scope clips
+# right and 93 of all 1048 given a wrong intent or taken though off-topic, against 346 and 94 (at 1500: 345 right).
 OPEN_OPTIONS = {**{name: DECODER_OPTIONS[name] for name in ("dither", "seed", "cmninit")},
                 "fwdflat": False, "bestpath": False, "maxhmmpf": 3000}
 # No second (flat-lexicon) pass over the whole utterance at its end: it added about 95 ms to every
