@@ -12,7 +12,7 @@ import pytest
 from voice.audio import SAMPLE_RATE, AudioError, Endpointing, load_wav
 from voice.cli import main
 from voice.grammar import compile_jsgf
-from voice.recognize import CHUNK_SECONDS, MIN_SCORE, Recognizer, build_files, utterance_score
+from voice.recognize import CHUNK_SECONDS, MIN_SCORE, Recognizer, build_files, echoed, utterance_score
 
 from .audio_fixtures import FLITE_VOICES, conversation, pink_noise, speak, with_noise, write_wav
 
@@ -144,6 +144,12 @@ def test_rejection_weighs_the_ngram_decoders_fit_and_the_length_of_the_speech():
     # A sentence of which the open-vocabulary decoder heard no word must fit clearly better.
     fit = MIN_SCORE + 1
     assert utterance_score(fit, fit, 2.0, echoed=True) >= MIN_SCORE > utterance_score(fit, fit, 2.0, echoed=False)
+
+
+def test_a_longer_sentence_needs_the_open_decoder_to_hear_one_of_its_words(understander):
+    assert echoed(understander, "why does my back hurt after sex", "why does my bad cat hurt")
+    assert not echoed(understander, "why does my back hurt after sex", "pass the salt")
+    assert echoed(understander, "guide massage", "like most songs")  # short commands are spared
 
 
 # Warning symptoms in words no red_flag template holds.

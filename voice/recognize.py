@@ -310,9 +310,8 @@ class Recognizer:
         openly = self.understander.understand(open_hyp.hypstr if open_hyp is not None else "")
         if raw:  # no n-gram path at all says nothing either way: it counts as fitting as well as the grammar
             speech = sum(s.end_frame - s.start_frame + 1 for s in self.phone_loop.seg() if _is_speech_sound(s.word))
-            ours = self.understander.words_of_ours(raw)
-            echoed = len(ours) < ECHO_MIN_WORDS or bool(ours & self.understander.words_of_ours(openly.text))
-            score = utterance_score(score, loose_fit if loose_hyp is not None else score, speech / 100, echoed)
+            score = utterance_score(score, loose_fit if loose_hyp is not None else score, speech / 100,
+                                    echoed(self.understander, raw, openly.text))
         candidate, loosely = self.understander.understand(raw), self.understander.understand(loose)
         agreed = candidate.intent is not None and loosely.confidence >= NGRAM_MIN_CONFIDENCE and _same_request(candidate, loosely)
         symptom = loosely if loosely.slots.get("symptom") and loose_fit >= SYMPTOM_MIN_SCORE else NOTHING
@@ -352,6 +351,13 @@ def utterance_score(fit: float, loose_fit: float, speech_seconds: float, echoed:
     ECHO_PENALTY when the open-vocabulary decoder heard none of the sentence's words (see ECHO_PENALTY)."""
     return (fit - LOOSE_WEIGHT * (loose_fit - fit) + LENGTH_WEIGHT * math.log(max(speech_seconds, 0.01) / 2)
             - (0.0 if echoed else ECHO_PENALTY))
+
+
+def echoed(understander: Understander, sentence: str, open_words: str) -> bool:
+    """Whether the open-vocabulary decoder heard any word of the grammar's sentence; a short command counts as
+    heard, as that decoder seldom lands on our words (see ECHO_PENALTY)."""
+    ours = understander.words_of_ours(sentence)
+    return len(ours) < ECHO_MIN_WORDS or bool(ours & understander.words_of_ours(open_words))
 
 
 def speech_sounds_per_second(phones: str, frames: int) -> float:
