@@ -118,7 +118,7 @@ SYMPTOM_MIN_SCORE = -8.0
 OPEN_MIN_CONFIDENCE = 0.7
 # Only its words are used, never its score, so it need not score every sound at every frame (compallsen), and
 # it keeps at most 3000 phone models active a frame (maxhmmpf; PocketSphinx's default is 30000): on the same tuning
-# audio (as the endpointing hands it over, MIN_SCORE -8) it decoded 42% faster, with 347 of the 608 in-scope clips
+# audio (as the endpointing hands it over, MIN_SCORE -8) it took 42% less decode time, with 347 of the 608 in-scope clips
 # right and 93 of all 1048 given a wrong intent or taken though off-topic, against 346 and 94 (at 1500: 345 right).
 OPEN_OPTIONS = {**{name: DECODER_OPTIONS[name] for name in ("dither", "seed", "cmninit")},
                 "fwdflat": False, "bestpath": False, "maxhmmpf": 3000}
@@ -143,7 +143,9 @@ WAKE_MIN_SCORE = -15.0
 # babble, off-topic): 4.2 per second or more, even "bit slower"; on 18 such noises: 1.0 or fewer. A one-word
 # command heard through the microphone's endpointing, with up to 1.2 s of quiet around it, gives about 2.5.
 MIN_SPEECH_SOUNDS_PER_SECOND = 1.5
-# Audio files are fed to the decoder in the pieces the microphone hands over.
+# Audio files are fed to the decoder in the pieces the microphone hands over: PocketSphinx updates its running
+# cepstral mean after each piece, so the piece size changes results a little (at 100 ms, the size the figures above
+# were tuned with, 5 of 30 clips came out in other words), and files must be heard as the live loop hears speech.
 CHUNK_SECONDS = MICROPHONE_CHUNK / SAMPLE_RATE
 # A faint noise floor (RMS on the 16-bit scale, about -58 dBFS) added before decoding. The acoustic model
 # was trained on recordings with room noise; digital silence (files, synthetic speech) is far outside it:
@@ -311,7 +313,7 @@ class Recognizer:
         if raw:  # no n-gram path at all says nothing either way: it counts as fitting as well as the grammar
             speech = sum(s.end_frame - s.start_frame + 1 for s in self.phone_loop.seg() if _is_speech_sound(s.word))
             score = utterance_score(score, loose_fit if loose_hyp is not None else score, speech / 100,
-                                    echoed(self.understander, raw, openly.text))
+                                    open_heard_a_word=echoed(self.understander, raw, openly.text))
         candidate, loosely = self.understander.understand(raw), self.understander.understand(loose)
         agreed = candidate.intent is not None and loosely.confidence >= NGRAM_MIN_CONFIDENCE and _same_request(candidate, loosely)
         symptom = loosely if loosely.slots.get("symptom") and loose_fit >= SYMPTOM_MIN_SCORE else NOTHING
@@ -345,12 +347,12 @@ def decide(candidate, score: float, agreed: bool, confirmed, symptom, min_score:
     return confirmed if confirmed is not None else symptom
 
 
-def utterance_score(fit: float, loose_fit: float, speech_seconds: float, echoed: bool = True) -> float:
+def utterance_score(fit: float, loose_fit: float, speech_seconds: float, *, open_heard_a_word: bool) -> float:
     """What rejection compares with MIN_SCORE: the grammar's fit against the phone loop, less how much better
     the n-gram decoder fits than the grammar, less a margin for short utterances (see MIN_SCORE), less
     ECHO_PENALTY when the open-vocabulary decoder heard none of the sentence's words (see ECHO_PENALTY)."""
     return (fit - LOOSE_WEIGHT * (loose_fit - fit) + LENGTH_WEIGHT * math.log(max(speech_seconds, 0.01) / 2)
-            - (0.0 if echoed else ECHO_PENALTY))
+            - (0.0 if open_heard_a_word else ECHO_PENALTY))
 
 
 def echoed(understander: Understander, sentence: str, open_words: str) -> bool:

@@ -175,7 +175,9 @@ class Understander:
         return Understanding(text, intent, slots, round(score, 3))
 
     def words_of_ours(self, text: str) -> set[str]:
-        """The words of `text` that our sentences use (folded as the fuzzy step folds them), fillers aside."""
+        """The words of `text` that our sentences use, fillers aside, folded as the fuzzy step folds them, so that
+        two decoders' words can be compared. Our words are those of the sentences sampled for the fuzzy step: a
+        rare list value may be missing."""
         return {stem for stem in map(_stem, normalize(text, self.skip_words).split()) if stem in self.column}
 
     def _without_ending(self, words: str) -> str:
