@@ -42,6 +42,9 @@ from .understand import Understander, Understanding
 DECODER_OPTIONS = {"beam": 1e-60, "wbeam": 1e-40, "pbeam": 1e-60, "maxhmmpf": 30000, "bestpath": False,
                    "dither": True, "seed": 1,
                    "cmninit": "57.6,5.1,-6.5,18.7,-19.5,3.5,-0.5,-19.4,-0.9,-6.1,8.8,-0.9,-4.1"}
+# The acoustic model's own feat.params wins over anything passed for its keys (the front end: nfilt, lowerf, cmn,
+# remove_noise...): Decoder(remove_noise=False) still removes noise. So PocketSphinx's spectral noise subtraction is
+# always on; it is not ours to tune here.
 # compallsen: score every sound of the model at every frame, so the decoders whose scores are compared below
 # (grammar, phone loop, n-gram) all measure against the same per-frame best.
 DECODER_OPTIONS = {**DECODER_OPTIONS, "compallsen": True}
