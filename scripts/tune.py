@@ -1,0 +1,87 @@
+"""The tuning audio decoded and judged at several rejection thresholds: what the constants of voice/recognize.py are
+chosen by, on sentences the benchmark's report never uses (tests/data/tuning_set.tsv and off_topic_tuning.txt).
+
+Both voice families (espeak-ng's and flite's, taking turns within each) are heard clean and then at 10 dB pink, with
+the quiet the endpointing keeps around a turn, one family per core. Right and wrong count the intent, as the
+benchmark does. Change a constant, run this, compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import Section, show  # noqa: E402
+from bench_audio import _as_the_microphone_hands_it_over, _in_a_second_process, _noisy, _ours, _outcomes  # noqa: E402
+from tests.audio_fixtures import FLITE_VOICES, VOICES, speak  # noqa: E402
+from tests.test_understand import load_dev_set  # noqa: E402
+from voice.content import load_content  # noqa: E402
+from voice.recognize import MIN_SCORE, Recognizer  # noqa: E402
+from voice.understand import Understander  # noqa: E402
+
+DATA = ROOT / "tests" / "data"
+FAMILIES = {"espeak-ng": VOICES, "flite": FLITE_VOICES}
+CONDITIONS = ("clean", "10 dB pink")
+THRESHOLDS = (-11.0, -10.0, -9.0, MIN_SCORE, -7.0, -6.0, -5.0)
+
+
+def tuning_rows(every: int) -> list[tuple[str | None, str]]:
+    """(intent or None for off-topic, text): the tuning set, then the off-topic tuning sentences; every n-th row."""
+    rows = [(intent, text) for intent, _, text in load_dev_set(DATA / "tuning_set.tsv")]
+    rows += [(None, line.strip()) for line in (DATA / "off_topic_tuning.txt").read_text(encoding="utf-8").splitlines()
+             if line.strip() and not line.startswith("#")]
+    return rows[::every]
+
+
+def decode_family(understander: Understander, voices, rows, directory: Path) -> dict:
+    """(condition -> [(what _ours heard..., intent said)]) for one voice family, one recognizer throughout."""
+    recognizer = Recognizer(understander, min_score=float("-inf"))
+    spoken = _as_the_microphone_hands_it_over(
+        [(intent, speak(text, directory, voice=voices[i % len(voices)])) for i, (intent, text) in enumerate(rows)])
+    scored = {}
+    for condition, snr in zip(CONDITIONS, (None, 10)):
+        for intent, clip in _noisy(spoken, snr, "pink", None):
+            scored.setdefault(condition, []).append((*_ours(recognizer, clip)[0], intent))
+    return scored
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--every", type=int, default=1, help="only every n-th sentence (2: about half the time)")
+    args = parser.parse_args()
+    understander = Understander(load_content())
+    rows = tuning_rows(max(1, args.every))
+    directory = Path(tempfile.mkdtemp(prefix="backcare-tune-"))
+    (first, first_voices), (second, second_voices) = FAMILIES.items()
+    waiting = _in_a_second_process(lambda: decode_family(understander, second_voices, rows, directory))
+    scored = {first: decode_family(understander, first_voices, rows, directory), second: waiting()}
+
+    section = Section("Tuning audio", ["min score"] + [f"{family} {condition}" for family in FAMILIES for condition in CONDITIONS]
+                      + ["all"])
+    for threshold in THRESHOLDS:
+        cells = [_cell(scored[family][condition], threshold) for family in FAMILIES for condition in CONDITIONS]
+        section.rows.append([f"{threshold:g}" + (" (used)" if threshold == MIN_SCORE else "")]
+                            + [" / ".join(map(str, cell)) for cell in cells + [tuple(map(sum, zip(*cells)))]])
+    in_scope = sum(intent is not None for intent, _ in rows)
+    section.notes.append(f"Each cell: in-scope clips right / given a wrong intent (of {in_scope}) / off-topic clips given an "
+                         f"intent (of {len(rows) - in_scope}). Voices taking turns: {', '.join(VOICES + FLITE_VOICES)}.")
+    show(section)
+    return 0
+
+
+def _cell(values, threshold: float) -> tuple[int, int, int]:
+    """In-scope clips right, in-scope clips given a wrong intent, off-topic clips given an intent."""
+    outcomes = list(zip(_outcomes(values, threshold), (value[-1] for value in values)))
+    right = sum(is_right for (is_right, _), said in outcomes if said is not None)
+    wrong = sum(is_wrong for (_, is_wrong), said in outcomes if said is not None)
+    taken = sum(is_wrong for (_, is_wrong), said in outcomes if said is None)
+    return right, wrong, taken
+
+
+if __name__ == "__main__":
+    sys.exit(main())
