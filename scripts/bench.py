@@ -306,7 +306,7 @@ def main() -> int:
     understander = Understander(content)
     sections: list[Section] = []
     plots: list[str] = []
-    from bench_audio import bench_audio  # noqa: E402 (scripts/ is on sys.path when run as a script)
+    from bench_audio import bench_audio, bench_audio_speed  # noqa: E402 (scripts/ is on sys.path when run as a script)
     from bench_endpointing import bench_endpointing  # noqa: E402
 
     steps = [
@@ -316,6 +316,7 @@ def main() -> int:
         ("guide drift", lambda: bench_drift(content, args.time_scale / 5 if args.quick else args.time_scale)),
         ("soak", lambda: bench_soak(content, understander, 200 if args.quick else 5000)),
         ("live memory", bench_live_memory),
+        ("audio speed", lambda: bench_audio_speed(understander, quick=args.quick, docs=DOCS)),
         ("audio", lambda: bench_audio(content, understander, quick=args.quick, docs=DOCS)),
         ("endpointing", lambda: bench_endpointing(quick=args.quick)),
     ]
@@ -335,6 +336,10 @@ def main() -> int:
                 audio_sections, audio_plots = result
                 sections += audio_sections
                 plots += audio_plots
+            elif name == "audio speed":
+                speed, speed_plots = result
+                sections.append(speed)
+                plots += speed_plots
             else:
                 sections.append(result)
             progress.advance(task)

@@ -1,7 +1,8 @@
 """The audio part of the benchmark: the development set spoken by espeak-ng voices, with white, pink
 and babble noise at 20, 10 and 5 dB, and by flite's voices (built from recordings of real speakers), through
 our recognizer and through SpeechRecognition's stock `recognize_sphinx` (open vocabulary, model loaded per
-call), both followed by the same understanding.
+call), both followed by the same understanding. Speed is a step of its own (bench_audio_speed), timed before
+the accuracy runs fill both cores.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ sys.path.insert(0, str(ROOT))
 
 from tests.audio_fixtures import FLITE_VOICES, pink_noise, speak, with_noise  # noqa: E402
 from tests.test_understand import BLIND_SET, load_dev_set  # noqa: E402
+from trials import decode, in_a_second_process, noisy, outcomes, with_quiet_around  # noqa: E402
 from voice.audio import SAMPLE_RATE, AudioClip, Endpointing  # noqa: E402
-from voice.recognize import CHUNK_SECONDS, MIN_SCORE, WAKE_MIN_SCORE, Recognizer, decide  # noqa: E402
+from voice.recognize import CHUNK_SECONDS, MIN_SCORE, WAKE_MIN_SCORE, Recognizer  # noqa: E402
 
 WAKE = "hey coach"
 MICROPHONE = "clean, with the quiet around a turn"
@@ -29,7 +31,7 @@ CONDITIONS = [("clean", None, None), ("20 dB white", 20, "white"), ("10 dB pink"
 
 
 def bench_audio(content, understander, quick: bool, docs: Path):
-    from bench import Section, percentile
+    from bench import Section
 
     rng = random.Random(5)
     rows = load_dev_set()
@@ -47,21 +49,16 @@ def bench_audio(content, understander, quick: bool, docs: Path):
     voices = ["en-us+m3"] if quick else ["en-us+m3", "en-us", "en+f3"]
     directory = Path(tempfile.mkdtemp(prefix="backcare-bench-audio-"))
     babble = _babble(off_topic, directory)
-    # flite's voices on the other core meanwhile, with a recognizer of their own (PocketSphinx holds the GIL, so a
-    # thread would not help). Its results are the same as decoded here after the rest, figure for figure (checked on a
-    # full run); the time saved is not yet measured on a quiet machine. The latency rows below are measured with that
-    # process running beside them.
-    flite = _in_a_second_process(lambda: _flite_voices(understander, [in_scope, off_topic, blind_in_rows, blind_off_rows],
-                                                       babble, directory, quick))
+    # flite's voices on the other core meanwhile, with a recognizer of their own. Its results are the same as decoded
+    # here after the rest, figure for figure (checked on a full run). Nothing here is timed: see bench_audio_speed.
+    flite = in_a_second_process(lambda: _flite_voices(understander, [in_scope, off_topic, blind_in_rows, blind_off_rows],
+                                                      babble, directory, quick))
     # No rejection threshold while decoding: each result keeps its score, whether the n-gram decoder
     # agreed, the request it and the open-vocabulary decoder both heard and any warning symptom it heard, so the report can show what any threshold would give; the
     # headline figures apply the recognizer's own MIN_SCORE.
     recognizer = Recognizer(understander, min_score=float("-inf"))
 
     scored = {}  # (system, condition) -> [(intent heard, score, n-gram agreed, confirmed, symptom, intent said)...]
-    latencies = {"ours": [], "stock": [], MICROPHONE: []}
-    decode_seconds = audio_seconds = 0.0
-
     def say(index, text):  # the voices take turns
         return speak(text, directory, voice=voices[index % len(voices)])
 
@@ -71,51 +68,38 @@ def bench_audio(content, understander, quick: bool, docs: Path):
     # One condition at a time, as in one room: the decoder's running cepstral mean settles to it (measured
     # interleaved, every clean clip came right after a 5 dB one and clean accuracy fell from 38% to 31%).
     for name, snr, kind in CONDITIONS:
-        for index, (intent, clip) in enumerate(_noisy(spoken, snr, kind, babble)):
-            heard, latency, spent = _ours(recognizer, clip)
-            decode_seconds += spent
-            audio_seconds += clip.seconds
-            latencies["ours"].append(latency)
-            scored.setdefault(("ours", name), []).append((*heard, intent))
+        for index, (intent, clip) in enumerate(noisy(spoken, snr, kind, babble)):
+            scored.setdefault(("ours", name), []).append((*decode(recognizer, clip)[0], intent))
             if not quick or index < 2:
-                heard, latency = _stock(understander, clip)
-                latencies["stock"].append(latency)
-                scored.setdefault(("stock", name), []).append(_as_heard(heard, intent))
+                scored.setdefault(("stock", name), []).append(_as_heard(_stock(understander, clip)[0], intent))
         if name in ("clean", "10 dB pink"):
-            for intent, clip in _noisy(spoken_templates, snr, kind, babble):
-                heard, _, _ = _ours(recognizer, clip)
+            for intent, clip in noisy(spoken_templates, snr, kind, babble):
+                heard, _, _ = decode(recognizer, clip)
                 scored.setdefault(("templates", name), []).append((*heard, intent))
             off = "off-topic" if snr is None else f"off-topic, {name}"
-            for index, (_, clip) in enumerate(_noisy(spoken_off_topic, snr, kind, babble)):
-                heard, _, _ = _ours(recognizer, clip)
+            for index, (_, clip) in enumerate(noisy(spoken_off_topic, snr, kind, babble)):
+                heard, _, _ = decode(recognizer, clip)
                 scored.setdefault(("ours", off), []).append((*heard, None))
                 if snr is None and (not quick or index < 2):
                     scored.setdefault(("stock", "off-topic"), []).append(_as_heard(_stock(understander, clip)[0], None))
     # The held-out blind set, never tuned on: clean (in-scope, then off-topic) and at 10 dB pink (the same).
     blind_in = [(intent, say(i, text)) for i, (intent, _, text) in enumerate(blind_in_rows)]
     blind_off = [(None, say(i, text)) for i, (_, _, text) in enumerate(blind_off_rows)]
-    for name, clips in (("clean", blind_in), ("off-topic", blind_off), ("10 dB pink", _noisy(blind_in, 10, "pink", babble)),
-                        ("off-topic, 10 dB pink", _noisy(blind_off, 10, "pink", babble)),
-                        (MICROPHONE, _as_the_microphone_hands_it_over(blind_in)),
-                        (f"off-topic, {MICROPHONE}", _as_the_microphone_hands_it_over(blind_off))):
+    for name, clips in (("clean", blind_in), ("off-topic", blind_off), ("10 dB pink", noisy(blind_in, 10, "pink", babble)),
+                        ("off-topic, 10 dB pink", noisy(blind_off, 10, "pink", babble)),
+                        (MICROPHONE, with_quiet_around(blind_in)),
+                        (f"off-topic, {MICROPHONE}", with_quiet_around(blind_off))):
         for index, (intent, clip) in enumerate(clips):
-            heard, latency, _ = _ours(recognizer, clip)
-            if name.endswith(MICROPHONE):
-                latencies[MICROPHONE].append(latency)
-            scored.setdefault(("blind", name), []).append((*heard, intent))
+            scored.setdefault(("blind", name), []).append((*decode(recognizer, clip)[0], intent))
             if name in STOCK_CONDITIONS and (not quick or index < 2):
                 scored.setdefault(("blind stock", name), []).append(_as_heard(_stock(understander, clip)[0], intent))
     # Steady noise alone, as from a fan or a shower switched on after calibration: nothing may be taken from it.
-    noise_seconds = noise_decode_seconds = 0.0
     for clip in _noises(quick):
-        heard, _, spent = _ours(recognizer, clip)
-        noise_seconds += clip.seconds
-        noise_decode_seconds += spent
-        scored.setdefault(("ours", "noise"), []).append((*heard, None))
+        scored.setdefault(("ours", "noise"), []).append((*decode(recognizer, clip)[0], None))
         scored.setdefault(("stock", "noise"), []).append(_as_heard(_stock(understander, clip)[0], None))
     flite, flite_scored = flite()
     scored.update(flite_scored)
-    results = {key: [right for right, _ in _outcomes(values)] for key, values in scored.items()}
+    results = {key: [right for right, _ in outcomes(values)] for key, values in scored.items()}
 
     accuracy = Section("Audio intent accuracy (development set spoken by espeak-ng)",
                        ["condition", "ours: right", "ours: wrong intent", "stock recognize_sphinx: right",
@@ -152,8 +136,8 @@ def bench_audio(content, understander, quick: bool, docs: Path):
         row = [label]
         for key in (("ours", "clean"), ("ours", "10 dB pink"), ("templates", "clean"), ("templates", "10 dB pink"),
                     ("ours", "off-topic"), ("ours", "off-topic, 10 dB pink")):
-            outcomes = _outcomes(scored[key], threshold, ask_ngram)
-            share = sum(wrong if key[1].startswith("off-topic") else right for right, wrong in outcomes) / len(outcomes)
+            judged = outcomes(scored[key], threshold, ask_ngram)
+            share = sum(wrong if key[1].startswith("off-topic") else right for right, wrong in judged) / len(judged)
             row.append(f"{share:.0%}")
         tradeoff.rows.append(row)
     tradeoff.notes.append("A result counts when its score (voice/recognize.py utterance_score: the grammar's fit against the phone loop "
@@ -165,26 +149,63 @@ def bench_audio(content, understander, quick: bool, docs: Path):
                           "turns away more off-topic speech and more of ours. The last row is the score alone, without "
                           "the requests the other decoders heard (a warning symptom still counts). The off-topic set is mostly near misses that "
                           "share words with our sentences (\"my back garden needs mowing\").")
-    speed = Section("Audio speed", ["measure", "ours", "stock recognize_sphinx"])
-    speed.rows += [
-        ["end of audio -> intent, p50", f"{percentile(latencies['ours'], 50) * 1000:.0f} ms",
-         f"{percentile(latencies['stock'], 50) * 1000:.0f} ms"],
-        ["end of audio -> intent, p95", f"{percentile(latencies['ours'], 95) * 1000:.0f} ms",
-         f"{percentile(latencies['stock'], 95) * 1000:.0f} ms"],
-        ["end of audio -> intent, with the quiet around a turn, p50", f"{percentile(latencies[MICROPHONE], 50) * 1000:.0f} ms", ""],
-        ["end of audio -> intent, with the quiet around a turn, p95", f"{percentile(latencies[MICROPHONE], 95) * 1000:.0f} ms", ""],
+    plot = _plot_accuracy(results, docs)
+    wake = _wake(understander, [clip for _, clip in spoken + spoken_off_topic], voices, directory, quick)
+    return [accuracy, flite, tradeoff, wake], plot
+
+
+def bench_audio_speed(understander, quick: bool, docs: Path):
+    """Latency and real-time factor, timed with nothing else of the benchmark running: the accuracy runs after it
+    decode on both cores, and a second decoding process beside them made the end of an utterance slower."""
+    from bench import Section, percentile
+
+    rows = load_dev_set()
+    rng = random.Random(7)
+    in_scope = [r for r in rows if r[0]]
+    off_topic = [r for r in rows if r[0] is None]
+    rng.shuffle(in_scope)
+    in_scope = in_scope[: 4 if quick else 40]
+    voices = ["en-us+m3"] if quick else ["en-us+m3", "en-us", "en+f3"]
+    directory = Path(tempfile.mkdtemp(prefix="backcare-bench-speed-"))
+    babble = _babble(off_topic, directory)
+    spoken = [(intent, speak(text, directory, voice=voices[i % len(voices)])) for i, (intent, _, text) in enumerate(in_scope)]
+    recognizer = Recognizer(understander)
+    ends, quiet_ends, stock_ends = [], [], []
+    decode_seconds = audio_seconds = 0.0
+    for _, snr, kind in CONDITIONS:  # one condition at a time, as in the accuracy runs
+        for _, clip in noisy(spoken, snr, kind, babble):
+            _, latency, spent = decode(recognizer, clip)
+            ends.append(latency)
+            decode_seconds += spent
+            audio_seconds += clip.seconds
+    for _, clip in with_quiet_around(spoken):
+        quiet_ends.append(decode(recognizer, clip)[1])
+    noise_seconds = noise_decode_seconds = 0.0
+    for clip in _noises(quick):
+        noise_decode_seconds += decode(recognizer, clip)[2]
+        noise_seconds += clip.seconds
+    for _, clip in spoken:
+        stock_ends.append(_stock(understander, clip)[1])
+    section = Section("Audio speed", ["measure", "ours", "stock recognize_sphinx"])
+    section.rows += [
+        ["end of audio -> intent, p50", f"{percentile(ends, 50) * 1000:.0f} ms", f"{percentile(stock_ends, 50) * 1000:.0f} ms"],
+        ["end of audio -> intent, p95", f"{percentile(ends, 95) * 1000:.0f} ms", f"{percentile(stock_ends, 95) * 1000:.0f} ms"],
+        ["end of audio -> intent, with the quiet around a turn, p50", f"{percentile(quiet_ends, 50) * 1000:.0f} ms", ""],
+        ["end of audio -> intent, with the quiet around a turn, p95", f"{percentile(quiet_ends, 95) * 1000:.0f} ms", ""],
         ["real-time factor (decode time / audio time)", f"{decode_seconds / audio_seconds:.2f}", ""],
         ["real-time factor on steady noise alone", f"{noise_decode_seconds / noise_seconds:.2f}", ""],
     ]
-    speed.notes.append(f"Ours decodes while audio arrives, in the pieces the microphone hands over ({CHUNK_SECONDS * 1000:.0f} ms), so "
-                       "only the last piece, the end of the utterance and the understanding are counted after the audio ends; "
-                       "the first two rows over the development set in all five conditions (clips that end with the speech, "
-                       "so the last piece is speech: the slowest to decode), the next two over the held-out set, in-scope and off-topic, "
-                       f"as the live loop hands it over (ending in {Endpointing().end_silence:g} s of quiet). The stock path decodes "
-                       "the whole utterance after it ends, loading its model on every call. Aim: p95 < 100 ms.")
-    plot = _plot(results, latencies, docs)
-    wake = _wake(understander, [clip for _, clip in spoken + spoken_off_topic], voices, directory, quick)
-    return [accuracy, flite, tradeoff, speed, wake], plot
+    section.notes.append(f"{len(spoken)} development-set utterances (voices {', '.join(voices)} in turn), timed before the "
+                         "accuracy runs, with nothing else of the benchmark running. Ours decodes while audio arrives, in the "
+                         f"pieces the microphone hands over ({CHUNK_SECONDS * 1000:.0f} ms), so only the last piece, the end "
+                         "of the utterance and the understanding are counted after the audio ends. The first two rows: the "
+                         "utterances in all five conditions, each clip ending with the speech (the last piece is speech: the "
+                         "slowest to decode); the next two: the same utterances, clean, with the quiet the endpointing keeps "
+                         f"around a turn ({Endpointing().lead_in:g} s before, {Endpointing().end_silence:g} s after), as the "
+                         "live loop and --input-audio hand them over. The stock path decodes the whole utterance after it "
+                         "ends, loading its model on every call (the clean clips). Real-time factor on steady noise: the "
+                         "noises of the accuracy table. Aim: p95 < 100 ms.")
+    return section, _plot_latency(ends, docs)
 
 
 def _flite_voices(understander, sets, babble, directory, quick):
@@ -205,11 +226,11 @@ def _flite_voices(understander, sets, babble, directory, quick):
             ("flite", "10 dB pink", dev, "pink"), ("flite", "10 dB babble", dev, "babble"),
             ("flite blind", "clean", blind, None), ("flite blind", "off-topic", blind_off_topic, None),
             ("flite blind", "10 dB pink", blind, "pink"), ("flite blind", "off-topic, 10 dB pink", blind_off_topic, "pink"),
-            ("flite blind", MICROPHONE, _as_the_microphone_hands_it_over(blind), None),
-            ("flite blind", f"off-topic, {MICROPHONE}", _as_the_microphone_hands_it_over(blind_off_topic), None)]
+            ("flite blind", MICROPHONE, with_quiet_around(blind), None),
+            ("flite blind", f"off-topic, {MICROPHONE}", with_quiet_around(blind_off_topic), None)]
     for system, name, clips, kind in runs:
-        for index, (intent, clip) in enumerate(_noisy(clips, None if kind is None else 10, kind, babble)):
-            heard, _, _ = _ours(recognizer, clip)
+        for index, (intent, clip) in enumerate(noisy(clips, None if kind is None else 10, kind, babble)):
+            heard, _, _ = decode(recognizer, clip)
             scored.setdefault((system, name), []).append((*heard, intent))
             if name in STOCK_CONDITIONS[:2] and (not quick or index < 2):  # the stock path on clean audio only: it is slow
                 scored.setdefault((f"{system} stock", name), []).append(_as_heard(_stock(understander, clip)[0], intent))
@@ -228,48 +249,18 @@ def _flite_voices(understander, sets, babble, directory, quick):
     return section, scored
 
 
-def _in_a_second_process(work):
-    """Start work() in a forked process; returns a function that waits for its (picklable) result."""
-    import multiprocessing
-
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=lambda: send.send(work()))
-    process.start()
-    send.close()  # so that a child that died unheard ends the wait with EOFError instead of hanging
-
-    def result():
-        try:
-            return receive.recv()
-        except EOFError:
-            raise RuntimeError("the benchmark's second process failed (its traceback is above)") from None
-        finally:
-            process.join()
-
-    return result
-
-
 def _accuracy_row(scored, label, *keys):
     """One row of an accuracy table: right and wrong intent for each system (off-topic and noise rows: wrong only)."""
     row = [label]
     for key in keys:
-        outcomes = _outcomes(scored[key]) if key in scored else []
-        if not outcomes:
+        judged = outcomes(scored[key]) if key in scored else []
+        if not judged:
             row += ["not run", ""]
             continue
-        right, wrong = sum(r for r, _ in outcomes), sum(w for _, w in outcomes)
-        row += [f"{right}/{len(outcomes)} = {right / len(outcomes):.0%}" if not key[1].startswith(("off-topic", "noise")) else "",
-                f"{wrong}/{len(outcomes)} = {wrong / len(outcomes):.0%}"]
+        right, wrong = sum(r for r, _ in judged), sum(w for _, w in judged)
+        row += [f"{right}/{len(judged)} = {right / len(judged):.0%}" if not key[1].startswith(("off-topic", "noise")) else "",
+                f"{wrong}/{len(judged)} = {wrong / len(judged):.0%}"]
     return row
-
-
-def _outcomes(values, threshold=MIN_SCORE, ask_ngram=True):
-    """(right, wrong intent) for each utterance, taken as the recognizer would with this threshold."""
-    outcomes = []
-    for heard, score, agreed, confirmed, symptom, said in values:
-        taken = decide(heard, score, ask_ngram and agreed, confirmed if ask_ngram else None, symptom, threshold)
-        outcomes.append((taken is not None and taken == said, taken is not None and taken != said))
-    return outcomes
 
 
 def _wake(understander, others, voices, directory, quick):
@@ -289,23 +280,6 @@ def _wake(understander, others, voices, directory, quick):
     section.notes.append(f"Voices {', '.join(voices)}; the phrase at {'150' if quick else '130, 150 and 170'} words per minute. "
                          f"The wake phrase is a search of its own, scored against the phone loop; threshold {WAKE_MIN_SCORE:g} (WAKE_MIN_SCORE).")
     return section
-
-
-def _as_the_microphone_hands_it_over(clips):
-    """(intent, clip) pairs with the quiet the endpointing keeps around a turn: its lead-in before, its end
-    silence after. The synthetic clips start at once; espeak-ng's voices fare worse after quiet."""
-    import numpy as np
-
-    endpointing = Endpointing()
-    before, after = (np.zeros(int(seconds * SAMPLE_RATE), dtype=np.int16) for seconds in (endpointing.lead_in, endpointing.end_silence))
-    return [(intent, AudioClip(np.concatenate([before, clip.samples(), after]).astype("<i2").tobytes())) for intent, clip in clips]
-
-
-def _noisy(clips, snr, kind, babble):
-    """(intent, clip) pairs with noise mixed in at `snr` dB (none: as they are), each its own stretch of it."""
-    if snr is None:
-        return clips
-    return [(intent, with_noise(clip, snr, kind, seed=index, babble=babble)) for index, (intent, clip) in enumerate(clips)]
 
 
 def _template_sentences(content, rng, count):
@@ -328,20 +302,6 @@ def _noises(quick: bool):
                 length = seconds * SAMPLE_RATE
                 noise = pink_noise(length, rng) if kind == "pink" else rng.standard_normal(length)
                 yield AudioClip(np.clip(rms * noise, -32768, 32767).astype("<i2").tobytes())
-
-
-def _ours(recognizer, clip):
-    start = time.perf_counter()
-    recognizer.start()
-    last = 0
-    for chunk in clip.chunks(CHUNK_SECONDS):
-        last = time.perf_counter()
-        recognizer.feed(chunk)
-    transcript = recognizer.finish()
-    heard = (transcript.candidate.intent, transcript.score, transcript.agreed, transcript.confirmed.intent,
-             transcript.symptom.intent)
-    end = time.perf_counter()
-    return heard, end - last, end - start
 
 
 def _as_heard(intent, said):
@@ -370,7 +330,7 @@ def _babble(off_topic, directory):
     return mix
 
 
-def _plot(results, latencies, docs: Path) -> list[str]:
+def _plot_accuracy(results, docs: Path) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -391,12 +351,21 @@ def _plot(results, latencies, docs: Path) -> list[str]:
     fig.tight_layout()
     fig.savefig(docs / "audio_accuracy.png", dpi=90)
     plt.close(fig)
+    return ["audio_accuracy.png"]
+
+
+def _plot_latency(latencies, docs: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.hist([x * 1000 for x in latencies["ours"]], bins=40, alpha=0.7, label="ours")
+    ax.hist([x * 1000 for x in latencies], bins=40, alpha=0.7, label="ours")
     ax.set_xlabel("end of audio -> intent (ms)")
     ax.set_ylabel("utterances")
     ax.legend()
     fig.tight_layout()
     fig.savefig(docs / "audio_latency.png", dpi=90)
     plt.close(fig)
-    return ["audio_accuracy.png", "audio_latency.png"]
+    return ["audio_latency.png"]

@@ -17,9 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import Section, show  # noqa: E402
-from bench_audio import _as_the_microphone_hands_it_over, _in_a_second_process, _noisy, _ours, _outcomes  # noqa: E402
 from tests.audio_fixtures import FLITE_VOICES, VOICES, speak  # noqa: E402
 from tests.test_understand import load_dev_set  # noqa: E402
+from trials import decode, in_a_second_process, noisy, outcomes, with_quiet_around  # noqa: E402
 from voice.content import load_content  # noqa: E402
 from voice.recognize import MIN_SCORE, Recognizer  # noqa: E402
 from voice.understand import Understander  # noqa: E402
@@ -39,14 +39,14 @@ def tuning_rows(every: int) -> list[tuple[str | None, str]]:
 
 
 def decode_family(understander: Understander, voices, rows, directory: Path) -> dict:
-    """(condition -> [(what _ours heard..., intent said)]) for one voice family, one recognizer throughout."""
+    """(condition -> [(what decode heard..., intent said)]) for one voice family, one recognizer throughout."""
     recognizer = Recognizer(understander, min_score=float("-inf"))
-    spoken = _as_the_microphone_hands_it_over(
+    spoken = with_quiet_around(
         [(intent, speak(text, directory, voice=voices[i % len(voices)])) for i, (intent, text) in enumerate(rows)])
     scored = {}
     for condition, snr in zip(CONDITIONS, (None, 10)):
-        for intent, clip in _noisy(spoken, snr, "pink", None):
-            scored.setdefault(condition, []).append((*_ours(recognizer, clip)[0], intent))
+        for intent, clip in noisy(spoken, snr, "pink", None):
+            scored.setdefault(condition, []).append((*decode(recognizer, clip)[0], intent))
     return scored
 
 
@@ -58,7 +58,7 @@ def main() -> int:
     rows = tuning_rows(max(1, args.every))
     directory = Path(tempfile.mkdtemp(prefix="backcare-tune-"))
     (first, first_voices), (second, second_voices) = FAMILIES.items()
-    waiting = _in_a_second_process(lambda: decode_family(understander, second_voices, rows, directory))
+    waiting = in_a_second_process(lambda: decode_family(understander, second_voices, rows, directory))
     scored = {first: decode_family(understander, first_voices, rows, directory), second: waiting()}
 
     section = Section("Tuning audio", ["min score"] + [f"{family} {condition}" for family in FAMILIES for condition in CONDITIONS]
@@ -76,10 +76,10 @@ def main() -> int:
 
 def _cell(values, threshold: float) -> tuple[int, int, int]:
     """In-scope clips right, in-scope clips given a wrong intent, off-topic clips given an intent."""
-    outcomes = list(zip(_outcomes(values, threshold), (value[-1] for value in values)))
-    right = sum(is_right for (is_right, _), said in outcomes if said is not None)
-    wrong = sum(is_wrong for (_, is_wrong), said in outcomes if said is not None)
-    taken = sum(is_wrong for (_, is_wrong), said in outcomes if said is None)
+    judged = list(zip(outcomes(values, threshold), (value[-1] for value in values)))
+    right = sum(is_right for (is_right, _), said in judged if said is not None)
+    wrong = sum(is_wrong for (_, is_wrong), said in judged if said is not None)
+    taken = sum(is_wrong for (_, is_wrong), said in judged if said is None)
     return right, wrong, taken
 
 

@@ -1,0 +1,80 @@
+"""Decoding test audio the way the live loop does, for the benchmark (bench_audio.py) and the tuning script
+(tune.py): the same pieces, the same quiet around a turn, the same noise, judged at any rejection threshold."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.audio_fixtures import with_noise  # noqa: E402
+from voice.audio import SAMPLE_RATE, AudioClip, Endpointing  # noqa: E402
+from voice.recognize import CHUNK_SECONDS, MIN_SCORE, decide  # noqa: E402
+
+
+def decode(recognizer, clip):
+    """What the recognizer heard, as rejection judges it (grammar's intent, score, n-gram agreed, confirmed request,
+    symptom); the seconds from the end of the audio to that, and the seconds the whole decode took."""
+    start = time.perf_counter()
+    recognizer.start()
+    last = 0
+    for chunk in clip.chunks(CHUNK_SECONDS):
+        last = time.perf_counter()
+        recognizer.feed(chunk)
+    transcript = recognizer.finish()
+    heard = (transcript.candidate.intent, transcript.score, transcript.agreed, transcript.confirmed.intent,
+             transcript.symptom.intent)
+    end = time.perf_counter()
+    return heard, end - last, end - start
+
+
+def outcomes(values, threshold=MIN_SCORE, ask_ngram=True):
+    """(right, wrong intent) for each (what decode heard..., intent said), taken as the recognizer would with this
+    threshold."""
+    judged = []
+    for heard, score, agreed, confirmed, symptom, said in values:
+        taken = decide(heard, score, ask_ngram and agreed, confirmed if ask_ngram else None, symptom, threshold)
+        judged.append((taken is not None and taken == said, taken is not None and taken != said))
+    return judged
+
+
+def with_quiet_around(clips):
+    """(intent, clip) pairs with the quiet the endpointing keeps around a turn: its lead-in before, its end
+    silence after. The synthetic clips start at once; espeak-ng's voices fare worse after quiet."""
+    import numpy as np
+
+    endpointing = Endpointing()
+    before, after = (np.zeros(int(seconds * SAMPLE_RATE), dtype=np.int16) for seconds in (endpointing.lead_in, endpointing.end_silence))
+    return [(intent, AudioClip(np.concatenate([before, clip.samples(), after]).astype("<i2").tobytes())) for intent, clip in clips]
+
+
+def noisy(clips, snr, kind, babble):
+    """(intent, clip) pairs with noise mixed in at `snr` dB (none: as they are), each its own stretch of it."""
+    if snr is None:
+        return clips
+    return [(intent, with_noise(clip, snr, kind, seed=index, babble=babble)) for index, (intent, clip) in enumerate(clips)]
+
+
+def in_a_second_process(work):
+    """Start work() in a forked process (PocketSphinx holds the GIL, so a thread would not use the second core);
+    returns a function that waits for its (picklable) result."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=lambda: send.send(work()))
+    process.start()
+    send.close()  # so that a child that died unheard ends the wait with EOFError instead of hanging
+
+    def result():
+        try:
+            return receive.recv()
+        except EOFError:
+            raise RuntimeError("the benchmark's second process failed (its traceback is above)") from None
+        finally:
+            process.join()
+
+    return result
