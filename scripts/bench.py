@@ -332,14 +332,10 @@ def main() -> int:
                 text_sections, data = result
                 sections += text_sections
                 plots += plot_text(data["per_intent"], data["latencies"])
-            elif name == "audio":
+            elif name in ("audio speed", "audio"):
                 audio_sections, audio_plots = result
                 sections += audio_sections
                 plots += audio_plots
-            elif name == "audio speed":
-                speed, speed_plots = result
-                sections.append(speed)
-                plots += speed_plots
             else:
                 sections.append(result)
             progress.advance(task)

@@ -156,7 +156,7 @@ def bench_audio(content, understander, quick: bool, docs: Path):
 
 def bench_audio_speed(understander, quick: bool, docs: Path):
     """Latency and real-time factor, timed with nothing else of the benchmark running: the accuracy runs after it
-    decode on both cores, and a second decoding process beside them made the end of an utterance slower."""
+    decode on both cores, and a second decoding process would compete with the one being timed."""
     from bench import Section, percentile
 
     rows = load_dev_set()
@@ -205,7 +205,7 @@ def bench_audio_speed(understander, quick: bool, docs: Path):
                          "live loop and --input-audio hand them over. The stock path decodes the whole utterance after it "
                          "ends, loading its model on every call (the clean clips). Real-time factor on steady noise: the "
                          "noises of the accuracy table. Aim: p95 < 100 ms.")
-    return section, _plot_latency(ends, docs)
+    return [section], _plot_latency(ends, docs)
 
 
 def _flite_voices(understander, sets, babble, directory, quick):
@@ -330,14 +330,27 @@ def _babble(off_topic, directory):
     return mix
 
 
-def _plot_accuracy(results, docs: Path) -> list[str]:
+def _figure(size):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt.subplots(figsize=size)
+
+
+def _save(fig, docs: Path, name: str) -> list[str]:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(docs / name, dpi=90)
+    plt.close(fig)
+    return [name]
+
+
+def _plot_accuracy(results, docs: Path) -> list[str]:
     names = [name for name, _, _ in CONDITIONS]
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = _figure((8, 4.5))
     for system, label in (("ours", "ours, development set"), ("templates", "ours, template sentences"),
                           ("flite", "ours, development set in flite's voices"),
                           ("stock", "stock recognize_sphinx, development set")):
@@ -348,24 +361,13 @@ def _plot_accuracy(results, docs: Path) -> list[str]:
     ax.set_ylabel("intent accuracy (%)")
     ax.set_ylim(0, 100)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(docs / "audio_accuracy.png", dpi=90)
-    plt.close(fig)
-    return ["audio_accuracy.png"]
+    return _save(fig, docs, "audio_accuracy.png")
 
 
 def _plot_latency(latencies, docs: Path) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = _figure((7, 4))
     ax.hist([x * 1000 for x in latencies], bins=40, alpha=0.7, label="ours")
     ax.set_xlabel("end of audio -> intent (ms)")
     ax.set_ylabel("utterances")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(docs / "audio_latency.png", dpi=90)
-    plt.close(fig)
-    return ["audio_latency.png"]
+    return _save(fig, docs, "audio_latency.png")
