@@ -116,6 +116,7 @@ class MicrophoneEars:
 
     def close(self) -> None:
         self.microphone.close()
+        self.recognizer.close()
 
 
 class AudioFileEars:
@@ -135,3 +136,6 @@ class AudioFileEars:
         if self.recording.finished and (heard is None or not heard.text):  # only the silence at its end
             raise EOFError
         return heard
+
+    def close(self) -> None:
+        self.ears.close()

@@ -28,26 +28,11 @@ import platformdirs
 
 from .audio import MICROPHONE_CHUNK, SAMPLE_RATE, AudioClip, AudioError, load_wav
 from .content import Content
+from .decoders import DECODER_OPTIONS, OpinionProcess, is_speech_sound
 from .fsg import compile_fsg, load_fsg
 from .grammar import GRAMMAR_RULE, compile_arpa, compile_jsgf, words_of
 from .understand import Understander, Understanding
 
-# Beams wider than PocketSphinx's defaults and no second (lattice) pass: on the benchmark's audio the
-# narrow beams we had lost the whole sentence on 1 utterance in 7, and the lattice pass was what made
-# the end of an utterance slow (p95 435 ms); its result is the same sentence. Measured: templates 98%
-# clean (was 93%), end of audio -> text p95 24 ms (was 80 ms), decode time about the same.
-# dither: pure digital silence (as in files) otherwise gives log(0) features; a fixed seed keeps runs repeatable.
-# cmninit: the cepstral mean the live normalisation starts from, measured after a few utterances
-# (the default start value garbles the first utterance or two of a session).
-DECODER_OPTIONS = {"beam": 1e-60, "wbeam": 1e-40, "pbeam": 1e-60, "maxhmmpf": 30000, "bestpath": False,
-                   "dither": True, "seed": 1,
-                   "cmninit": "57.6,5.1,-6.5,18.7,-19.5,3.5,-0.5,-19.4,-0.9,-6.1,8.8,-0.9,-4.1"}
-# The acoustic model's own feat.params wins over anything passed for its keys (the front end: nfilt, lowerf, cmn,
-# remove_noise...): Decoder(remove_noise=False) still removes noise. So PocketSphinx's spectral noise subtraction is
-# always on; it is not ours to tune here.
-# compallsen: score every sound of the model at every frame, so the decoders whose scores are compared below
-# (grammar, phone loop, n-gram) all measure against the same per-frame best.
-DECODER_OPTIONS = {**DECODER_OPTIONS, "compallsen": True}
 # Rejection. Beside the grammar, a phone loop (any sequence of English sounds, PocketSphinx's own phone
 # model) decodes the same audio; it fits any speech about as well as speech can be fitted. Our sentences
 # fit the grammar nearly as well as the phone loop; other speech, forced onto the nearest sentence of
@@ -87,7 +72,6 @@ ECHO_PENALTY = 3.0
 ECHO_MIN_WORDS = 3
 LOOSE_WEIGHT = 0.5  # per unit of fit the n-gram decoder has over the grammar
 LENGTH_WEIGHT = 8.0  # per unit of ln(seconds of speech / 2): 2 s, a longish question, is neutral
-PHONE_LOOP_OPTIONS = {"lw": 2.0, "beam": 1e-20, "pbeam": 1e-20}
 # A sentence below MIN_SCORE is still taken when the n-gram decoder, free to string our words in any
 # order, is understood to ask for the same thing (intent and slots), and understood with at least
 # NGRAM_MIN_CONFIDENCE (the understander's word-overlap score; 1 for a template sentence). Paraphrases
@@ -108,8 +92,8 @@ NGRAM_MIN_CONFIDENCE = 0.8
 # A free loop of words around a symptom in the grammar instead heard them all, but took 92 of 120 off-topic
 # sentences for requests and decoded 1.8 times slower.
 SYMPTOM_MIN_SCORE = -8.0
-# A fourth decoder, open-vocabulary (PocketSphinx's own English language model and dictionary, no second
-# passes, as NGRAM_OPTIONS), hears paraphrases in words our sentences do not use. When the grammar's sentence is
+# A fourth decoder, open-vocabulary (PocketSphinx's own English language model and dictionary, see OPEN_OPTIONS
+# in voice/decoders.py), hears paraphrases in words our sentences do not use. When the grammar's sentence is
 # rejected, a request the n-gram decoder and this one are both understood to ask for (intent and slots) is
 # taken, if one of them is understood with at least OPEN_MIN_CONFIDENCE: two decoders with different language
 # models rarely hear the same request of ours in speech that made none. Tuned on audio the benchmark does not
@@ -119,16 +103,6 @@ SYMPTOM_MIN_SCORE = -8.0
 # (flite clean 121 -> 130 of 152), wrong intent 31 -> 34, off-topic let through 56 -> 58; at 0.6 (any request
 # understood), 372 right but 39 wrong; at 0.8, 362 and 32.
 OPEN_MIN_CONFIDENCE = 0.7
-# Only its words are used, never its score, so it need not score every sound at every frame (compallsen), and
-# it keeps at most 3000 phone models active a frame (maxhmmpf; PocketSphinx's default is 30000): on the same tuning
-# audio (as the endpointing hands it over, MIN_SCORE -8) it took 42% less decode time, with 347 of the 608 in-scope clips
-# right and 93 of all 1048 given a wrong intent or taken though off-topic, against 346 and 94 (at 1500: 345 right).
-OPEN_OPTIONS = {**{name: DECODER_OPTIONS[name] for name in ("dither", "seed", "cmninit")},
-                "fwdflat": False, "bestpath": False, "maxhmmpf": 3000}
-# No second (flat-lexicon) pass over the whole utterance at its end: it added about 95 ms to every
-# utterance's end (p50 118 ms instead of 23 ms on 16 test utterances) for 3 points more of clean
-# paraphrases on the tuning audio.
-NGRAM_OPTIONS = {"fwdflat": False}
 # The wake phrase has a search of its own: decoded alone and scored against the phone loop like a sentence,
 # "hey coach" spoken by 10 voice and speed variants (clean and at 10 dB) scored -10.4 or better, and 130 other
 # sentences -20.4 or worse; decoded among our sentences instead, half of the wake phrases were taken for one.
@@ -249,9 +223,10 @@ def check_speakable(content: Content) -> None:
 
 
 class Recognizer:
-    """Four warm decoders for the whole session: our grammar; the phone loop its fit is measured against;
-    an n-gram model of our sentences, a looser second opinion on what was asked (see NGRAM_MIN_CONFIDENCE);
-    and an open-vocabulary one, a third opinion in everyday English (see OPEN_MIN_CONFIDENCE).
+    """Four warm decoders for the whole session: our grammar, here; and in a second process (voice/decoders.py)
+    the phone loop its fit is measured against, an n-gram model of our sentences, a looser second opinion on what
+    was asked (see NGRAM_MIN_CONFIDENCE), and an open-vocabulary one, a third opinion in everyday English (see
+    OPEN_MIN_CONFIDENCE). Call close() when done with it.
 
     It understands what it decodes (the understander is the one the rest of the assistant uses), because
     rejection depends on what a sentence asks for: out_of_scope sentences are rejected, and the n-gram
@@ -259,22 +234,20 @@ class Recognizer:
 
     def __init__(self, understander: Understander, directory: Path | None = None, wake: str | None = None,
                  min_score: float = MIN_SCORE):
-        from pocketsphinx import Decoder, get_model_path
+        from pocketsphinx import Decoder
 
         self.understander = understander
         self.min_score = min_score
         self.wake = " ".join(words_of(wake or "")) or None  # as the grammar spells it
         graph, ngram, dictionary = build_files(understander.content, directory, self.wake)
-        phones = Path(get_model_path()) / "en-us" / "en-us-phone.lm.bin"
+        self.opinions = OpinionProcess(ngram, dictionary)  # loads while the grammar's decoder does
         try:
             self.decoder = Decoder(lm=None, dict=str(dictionary), logfn=os.devnull, **DECODER_OPTIONS)
             self.logmath = self.decoder.get_logmath()
             self.decoder.add_fsg(SENTENCES_SEARCH, load_fsg(graph, self.logmath, self.decoder.config["lw"], SENTENCES_SEARCH))
-            self.phone_loop = Decoder(allphone=str(phones), logfn=os.devnull,
-                                      **{**DECODER_OPTIONS, **PHONE_LOOP_OPTIONS})
-            self.loose = Decoder(lm=str(ngram), dict=str(dictionary), logfn=os.devnull, **DECODER_OPTIONS, **NGRAM_OPTIONS)
-            self.open_vocabulary = Decoder(logfn=os.devnull, **OPEN_OPTIONS)
+            self.opinions.wait_until_ready()
         except RuntimeError as err:
+            self.opinions.close()
             raise RecognizerError(f"the speech recognizer could not start ({err})") from None
         if self.wake:  # a second search holding only the wake phrase, measured against the phone loop too
             self.decoder.add_jsgf_string(WAKE_SEARCH, f"#JSGF V1.0;\ngrammar wake;\npublic <wake> = {self.wake};\n")
@@ -283,52 +256,53 @@ class Recognizer:
         """Begin an utterance: one of our sentences, or (wake=True) the wake phrase and nothing else."""
         self.decoder.activate_search(WAKE_SEARCH if wake else SENTENCES_SEARCH)
         self.noise = np.random.default_rng(0)  # the same floor for the same audio: repeatable results
-        self.decoders = [self.decoder, self.phone_loop] + ([] if wake else [self.loose, self.open_vocabulary])
-        self.cmn = [decoder.get_cmn() for decoder in self.decoders]
-        for decoder in self.decoders:
-            decoder.start_utt()
+        self.cmn = self.decoder.get_cmn()
+        self.opinions.start(wake)
+        self.decoder.start_utt()
 
     def feed(self, pcm: bytes) -> None:
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
         samples += self.noise.normal(0.0, NOISE_FLOOR_RMS, len(samples)).astype(np.float32)
         pcm = np.clip(samples, -32768, 32767).astype("<i2").tobytes()
-        for decoder in self.decoders:
-            decoder.process_raw(pcm, False, False)
+        self.opinions.feed(pcm)  # first, so the second process decodes while this one does
+        self.decoder.process_raw(pcm, False, False)
 
     def finish(self) -> Transcript:
-        for decoder in self.decoders:
-            decoder.end_utt()
-        hyp, free = self.decoder.hyp(), self.phone_loop.hyp()
+        self.opinions.end()
+        self.decoder.end_utt()
+        hyp = self.decoder.hyp()
         raw = hyp.hypstr.strip() if hyp is not None else ""
-        score = self._fit(hyp, free) if raw and free is not None else float("-inf")
-        if free is None or speech_sounds_per_second(free.hypstr, self.decoder.n_frames()) < MIN_SPEECH_SOUNDS_PER_SECOND:
-            for decoder, cmn in zip(self.decoders, self.cmn):  # noise must not shift the running mean speech is heard with
-                decoder.set_cmn(cmn)
+        frames = self.decoder.n_frames()
+        candidate = self.understander.understand(raw)  # while the second process may still be finishing
+        others = self.opinions.result()
+        score = self._fit(self.logmath.log(hyp.score), others.phone_score) if raw else float("-inf")
+        if others.phone_score is None or speech_sounds_per_second(others.phones, frames) < MIN_SPEECH_SOUNDS_PER_SECOND:
+            self.decoder.set_cmn(self.cmn)  # noise must not shift the running mean speech is heard with
+            self.opinions.forget()
             return Transcript(NOTHING, raw, score)  # noise, not speech
         if self.decoder.current_search() == WAKE_SEARCH:  # the wake phrase: its fit alone decides
             woke = Understanding(raw, None) if raw and score >= WAKE_MIN_SCORE else NOTHING  # heard, but it asks nothing
             return Transcript(woke, raw, score)
-        loose_hyp = self.loose.hyp()
-        loose = loose_hyp.hypstr.strip() if loose_hyp is not None else ""
-        loose_fit = self._fit(loose_hyp, free) if loose_hyp is not None else float("-inf")
-        open_hyp = self.open_vocabulary.hyp()
-        openly = self.understander.understand(open_hyp.hypstr if open_hyp is not None else "")
+        loose_fit = self._fit(others.loose_score, others.phone_score)
+        openly = self.understander.understand(others.open)
         if raw:  # no n-gram path at all says nothing either way: it counts as fitting as well as the grammar
-            speech = sum(s.end_frame - s.start_frame + 1 for s in self.phone_loop.seg() if _is_speech_sound(s.word))
-            score = utterance_score(score, loose_fit if loose_hyp is not None else score, speech / 100,
+            score = utterance_score(score, loose_fit if others.loose_score is not None else score, others.speech_frames / 100,
                                     open_heard_a_word=echoed(self.understander, raw, openly.text))
-        candidate, loosely = self.understander.understand(raw), self.understander.understand(loose)
+        loosely = self.understander.understand(others.loose)
         agreed = candidate.intent is not None and loosely.confidence >= NGRAM_MIN_CONFIDENCE and _same_request(candidate, loosely)
         symptom = loosely if loosely.slots.get("symptom") and loose_fit >= SYMPTOM_MIN_SCORE else NOTHING
         confirmed = (loosely if loosely.intent and _same_request(loosely, openly)
                      and max(loosely.confidence, openly.confidence) >= OPEN_MIN_CONFIDENCE else NOTHING)
         heard = decide(candidate if candidate.intent else None, score, agreed, confirmed if confirmed.intent else None,
                        symptom if symptom.intent else None, self.min_score)
-        return Transcript(heard or NOTHING, raw, score, loose, agreed, candidate, symptom, openly.text, confirmed)
+        return Transcript(heard or NOTHING, raw, score, others.loose, agreed, candidate, symptom, openly.text, confirmed)
 
-    def _fit(self, hyp, free) -> float:
-        """How much worse a decoder's path fits the sound than the phone loop's, per frame (see MIN_SCORE)."""
-        return (self.logmath.log(hyp.score) - self.logmath.log(free.score)) / max(1, self.decoder.n_frames())
+    def _fit(self, path_score: int | None, phone_score: int | None) -> float:
+        """How much worse a decoder's path fits the sound than the phone loop's, per frame (see MIN_SCORE); path
+        scores in PocketSphinx's log units, None where a decoder found no path."""
+        if path_score is None or phone_score is None:
+            return float("-inf")
+        return (path_score - phone_score) / max(1, self.decoder.n_frames())
 
     def transcribe(self, clip: AudioClip, wake: bool = False) -> Transcript:
         return self.transcribe_chunks(clip.chunks(CHUNK_SECONDS), wake)
@@ -339,6 +313,9 @@ class Recognizer:
         for pcm in chunks:
             self.feed(pcm)
         return self.finish()
+
+    def close(self) -> None:
+        self.opinions.close()
 
 
 def decide(candidate, score: float, agreed: bool, confirmed, symptom, min_score: float):
@@ -367,11 +344,7 @@ def echoed(understander: Understander, sentence: str, open_words: str) -> bool:
 
 def speech_sounds_per_second(phones: str, frames: int) -> float:
     """Phones of a phone-loop hypothesis other than silence and noise ("SIL", "+NSN+"), per second of audio."""
-    return sum(_is_speech_sound(phone) for phone in phones.split()) / max(1, frames) * 100
-
-
-def _is_speech_sound(phone: str) -> bool:
-    return phone != "SIL" and not phone.startswith("+")
+    return sum(is_speech_sound(phone) for phone in phones.split()) / max(1, frames) * 100
 
 
 def _same_request(one: Understanding, other: Understanding) -> bool:
@@ -381,11 +354,14 @@ def _same_request(one: Understanding, other: Understanding) -> bool:
 def understand_audio_files(understander: Understander, paths: list[str]):
     """`backcare understand --audio`: one JSON-able dict per file, in order; a bad file gets an error field."""
     recognizer = Recognizer(understander)
-    for path in paths:
-        try:
-            transcript = recognizer.transcribe(load_wav(path))
-        except AudioError as err:
-            yield {"file": path, "text": "", "transcript": "", "intent": None, "slots": {}, "confidence": 0.0,
-                   "error": str(err)}
-            continue
-        yield {**transcript.heard.as_json(), "file": path, "transcript": transcript.text}
+    try:
+        for path in paths:
+            try:
+                transcript = recognizer.transcribe(load_wav(path))
+            except AudioError as err:
+                yield {"file": path, "text": "", "transcript": "", "intent": None, "slots": {}, "confidence": 0.0,
+                       "error": str(err)}
+                continue
+            yield {**transcript.heard.as_json(), "file": path, "transcript": transcript.text}
+    finally:
+        recognizer.close()
