@@ -222,23 +222,50 @@ def bench_live_memory() -> Section:
     start = time.perf_counter()
     peak = _peak_rss_mb(["understand", "--audio", str(wav)])
     seconds = time.perf_counter() - start
-    section.rows.append(["peak RSS of `backcare understand --audio` (all four decoders loaded)", f"{peak:.0f} MB"])
+    section.rows.append(["peak RSS of `backcare understand --audio` (all four decoders loaded; both processes)", f"{peak:.0f} MB"])
     section.rows.append(["`backcare understand --audio` process start to answer (grammar cached)", f"{seconds * 1000:.0f} ms"])
     return section
 
 
 def _peak_rss_mb(args: list[str], stdin: str = "", env: dict | None = None) -> float:
-    """Peak RSS of `python -m voice ARGS` alone: its own high-water mark (VmHWM), read as it exits.
-    getrusage and wait4 would also count the bench's memory, which the child holds until it execs."""
-    with tempfile.NamedTemporaryFile("r") as out:
+    """Peak RSS of `python -m voice ARGS` and the processes it starts (the recognizer's second decoding process):
+    the sum of each one's high-water mark (VmHWM), its own read as it exits, its children's watched in /proc while
+    they run. getrusage and wait4 would also count the memory a child shares with its parent until it execs."""
+    with tempfile.NamedTemporaryFile("r") as out, tempfile.TemporaryFile("w+") as errors:
         probe = ("import atexit, runpy, sys\n"
                  f"atexit.register(lambda: open({out.name!r}, 'w').write("
                  "next(line for line in open('/proc/self/status') if line.startswith('VmHWM'))))\n"
                  "sys.argv[0] = 'voice'\n"
                  "runpy.run_module('voice', run_name='__main__', alter_sys=True)\n")
-        subprocess.run([sys.executable, "-c", probe, *args], cwd=ROOT, input=stdin, text=True, capture_output=True,
-                       env=env, check=True, timeout=300)
-        return int(out.read().split()[1]) / 1024
+        process = subprocess.Popen([sys.executable, "-c", probe, *args], cwd=ROOT, stdin=subprocess.PIPE,
+                                   stdout=subprocess.DEVNULL, stderr=errors, env=env, text=True)
+        process.stdin.write(stdin)
+        process.stdin.close()
+        children: dict[int, int] = {}  # pid -> highest VmHWM seen, kB
+        deadline = time.monotonic() + 300
+        while process.poll() is None and time.monotonic() < deadline:
+            for pid, peak in _children_of(process.pid).items():
+                children[pid] = max(peak, children.get(pid, 0))
+            time.sleep(0.02)
+        if process.poll() is None:
+            process.kill()
+        if process.wait() != 0:
+            errors.seek(0)
+            raise RuntimeError(f"python -m voice {' '.join(args)} failed: {errors.read()[-2000:]}")
+        return (int(out.read().split()[1]) + sum(children.values())) / 1024
+
+
+def _children_of(pid: int) -> dict[int, int]:
+    """pid -> VmHWM (kB) of each running process whose parent is pid."""
+    found = {}
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+        except OSError:  # it ended meanwhile
+            continue
+        if int(fields["PPid"]) == pid and "VmHWM" in fields:
+            found[int(status.parent.name)] = int(fields["VmHWM"].split()[0])
+    return found
 
 
 def plot_text(per_intent: dict[str, list[int]], latencies: list[float]) -> list[str]:

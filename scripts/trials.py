@@ -15,14 +15,21 @@ from voice.audio import SAMPLE_RATE, AudioClip, Endpointing  # noqa: E402
 from voice.recognize import CHUNK_SECONDS, MIN_SCORE, decide  # noqa: E402
 
 
-def decode(recognizer, clip):
+def decode(recognizer, clip, paced=False):
     """What the recognizer heard, as rejection judges it (grammar's intent, score, n-gram agreed, confirmed request,
-    symptom); the seconds from the end of the audio to that, and the seconds the whole decode took."""
+    symptom); the seconds from the end of the audio to that, and the seconds the whole decode took.
+
+    Paced, each piece is fed when it would have arrived from the microphone, and the end of the audio is when the
+    last piece arrived: the latency a person waits. Unpaced, pieces are fed as fast as they are decoded and the end
+    is when the last was fed: with the second decoding process behind, that waits for it to catch up too."""
     start = time.perf_counter()
     recognizer.start()
     last = 0
-    for chunk in clip.chunks(CHUNK_SECONDS):
+    for index, chunk in enumerate(clip.chunks(CHUNK_SECONDS)):
         last = time.perf_counter()
+        if paced:
+            last = start + (index + 1) * CHUNK_SECONDS  # its sound is all there then
+            time.sleep(max(0.0, last - time.perf_counter()))
         recognizer.feed(chunk)
     transcript = recognizer.finish()
     heard = (transcript.candidate.intent, transcript.score, transcript.agreed, transcript.confirmed.intent,

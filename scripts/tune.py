@@ -47,6 +47,7 @@ def decode_family(understander: Understander, voices, rows, directory: Path) -> 
     for condition, snr in zip(CONDITIONS, (None, 10)):
         for intent, clip in noisy(spoken, snr, "pink", None):
             scored.setdefault(condition, []).append((*decode(recognizer, clip)[0], intent))
+    recognizer.close()
     return scored
 
 
