@@ -103,11 +103,9 @@ class LocalOpinions:
         if free is None:
             return Opinions("", None, 0)
         speech = sum(s.end_frame - s.start_frame + 1 for s in self.phone_loop.seg() if is_speech_sound(s.word))
-        heard = Opinions(free.hypstr, self.logmath.log(free.score), speech)
-        if len(self.decoders) == 1:  # the wake phrase: the phone loop alone
-            return heard
-        loose, openly = self.loose.hyp(), self.open_vocabulary.hyp()
-        return Opinions(heard.phones, heard.phone_score, speech,
+        listened = self.loose in self.decoders  # not for the wake phrase
+        loose, openly = (self.loose.hyp(), self.open_vocabulary.hyp()) if listened else (None, None)
+        return Opinions(free.hypstr, self.logmath.log(free.score), speech,
                         loose.hypstr.strip() if loose is not None else "",
                         self.logmath.log(loose.score) if loose is not None else None,
                         openly.hypstr if openly is not None else "")
@@ -116,9 +114,6 @@ class LocalOpinions:
         """Undo what the utterance taught the running cepstral mean (it was noise, not speech)."""
         for decoder, cmn in zip(self.decoders, self.cmn):
             decoder.set_cmn(cmn)
-
-    def close(self) -> None:
-        pass
 
 
 def serve() -> None:
