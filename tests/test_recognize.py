@@ -44,7 +44,9 @@ PERSON = "flite:slt"
 
 @pytest.fixture(scope="module")
 def recognizer(understander, tmp_path_factory):
-    return Recognizer(understander, tmp_path_factory.mktemp("cache"))
+    recognizer = Recognizer(understander, tmp_path_factory.mktemp("cache"))
+    yield recognizer
+    recognizer.close()
 
 
 @pytest.fixture(scope="module")
