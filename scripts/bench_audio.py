@@ -255,7 +255,20 @@ def _flite_voices(understander, sets, babble, directory, quick):
                          "diphones. They sound far more like a person than espeak-ng's formant voices, but they are "
                          "still synthetic: no recording of a real voice was available. Off-topic rows count any "
                          "intent as wrong (false accepts). The stock path ran on the clean rows only.")
+    clean, pink = (_right_per_voice(scored, voices, name) for name in ("clean", "10 dB pink"))
+    section.notes.append("Right per voice (development and held-out sets together), clean / 10 dB pink: "
+                         + ", ".join(f"{voice.removeprefix('flite:')} {clean[voice]} / {pink[voice]}" for voice in voices) + ".")
     return section, scored
+
+
+def _right_per_voice(scored, voices, name) -> dict[str, str]:
+    """Voice -> "right/said" over the flite development and held-out rows of one condition (the voices took turns)."""
+    counts = {voice: [0, 0] for voice in voices}
+    for system in ("flite", "flite blind"):
+        for index, (is_right, _) in enumerate(outcomes(scored[(system, name)])):
+            counts[voices[index % len(voices)]][0] += is_right
+            counts[voices[index % len(voices)]][1] += 1
+    return {voice: f"{right}/{said}" for voice, (right, said) in counts.items()}
 
 
 def _accuracy_row(scored, label, *keys):
