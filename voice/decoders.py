@@ -38,6 +38,13 @@ DECODER_OPTIONS = {"beam": 1e-60, "wbeam": 1e-40, "pbeam": 1e-60, "maxhmmpf": 30
                    "dither": True, "seed": 1,
                    "cmninit": "57.6,5.1,-6.5,18.7,-19.5,3.5,-0.5,-19.4,-0.9,-6.1,8.8,-0.9,-4.1",
                    "compallsen": True}
+# The grammar's decoder keeps at most 8000 phone models active a frame (maxhmmpf). In loud noise many more survive
+# the beam, and this decoder, the heaviest of the four, ran slower than real time on some clips (5 dB white: alone
+# 0.6 of real time, against 0.3 for the other three together; fed as fast as possible, some clips above 1.0), so
+# the answer came late. On 48 clips at 5 dB white and 10 dB babble, two runs each: real-time factor p95 0.74-0.87 ->
+# 0.63-0.69, max 0.87-0.95 -> 0.76-0.80; on half the tuning audio (scripts/tune --every 2) every cell the same.
+# At 4000: p95 0.57-0.68, but 1 right fewer, 2 more wrong and 1 more false accept.
+GRAMMAR_OPTIONS = {**DECODER_OPTIONS, "maxhmmpf": 8000}
 # The phone loop: any sequence of English sounds, PocketSphinx's own phone model.
 PHONE_LOOP_OPTIONS = {**DECODER_OPTIONS, "lw": 2.0, "beam": 1e-20, "pbeam": 1e-20}
 # The n-gram decoder: no second (flat-lexicon) pass over the whole utterance at its end: it added about 95 ms to

@@ -28,7 +28,7 @@ import platformdirs
 
 from .audio import MICROPHONE_CHUNK, SAMPLE_RATE, AudioClip, AudioError, load_wav
 from .content import Content
-from .decoders import DECODER_OPTIONS, OpinionProcess, is_speech_sound
+from .decoders import GRAMMAR_OPTIONS, OpinionProcess, is_speech_sound
 from .fsg import compile_fsg, load_fsg
 from .grammar import GRAMMAR_RULE, compile_arpa, compile_jsgf, words_of
 from .understand import Understander, Understanding
@@ -242,7 +242,7 @@ class Recognizer:
         graph, ngram, dictionary = build_files(understander.content, directory, self.wake)
         self.opinions = OpinionProcess(ngram, dictionary)  # loads while the grammar's decoder does
         try:
-            self.decoder = Decoder(lm=None, dict=str(dictionary), logfn=os.devnull, **DECODER_OPTIONS)
+            self.decoder = Decoder(lm=None, dict=str(dictionary), logfn=os.devnull, **GRAMMAR_OPTIONS)
             self.logmath = self.decoder.get_logmath()
             self.decoder.add_fsg(SENTENCES_SEARCH, load_fsg(graph, self.logmath, self.decoder.config["lw"], SENTENCES_SEARCH))
             self.opinions.wait_until_ready()
