@@ -3,9 +3,9 @@ a process of their own.
 
 Rejection (voice/recognize.py) weighs the grammar's sentence against a phone loop, an n-gram decoder and an
 open-vocabulary decoder that hear the same audio. PocketSphinx holds Python's global lock while it decodes, so
-in one process the four decoders take turns on one core. The grammar's decoder, about half the work, stays in
-the assistant's process; the other three run in a second process, fed the same pieces of audio as they
-arrive, so both cores decode and the end of an utterance waits for the slower half instead of the sum. If that
+in one process the four decoders take turns on one core. The grammar's decoder, about half the work (two thirds
+in loud noise), stays in the assistant's process; the other three run in a second process, fed the same pieces
+of audio as they arrive, so both cores decode and the end of an utterance waits for the slower half instead of the sum. If that
 process cannot start or dies, the three decoders are built here instead and the utterance in progress is fed
 to them again: slower, never lost.
 
