@@ -84,7 +84,11 @@ def test_no_microphone_falls_back_to_typing(home, monkeypatch, capsys):
     def no_mic(*args, **kwargs):
         raise AudioError("no microphone found (OSError: no default input device)")
 
+    def no_recognizer(*args, **kwargs):
+        raise AssertionError("the recognizer was loaded although there is no microphone to hear")
+
     monkeypatch.setattr("voice.listen.Microphone", no_mic)
+    monkeypatch.setattr("voice.listen.Recognizer", no_recognizer)
     typed(monkeypatch, "goodbye\n")
     assert main(["--quiet"]) == 0
     captured = capsys.readouterr()

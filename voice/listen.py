@@ -15,7 +15,7 @@ from pathlib import Path
 
 import speech_recognition as sr
 
-from .audio import MICROPHONE_CHUNK, SAMPLE_RATE, AudioClip, AudioError, Endpointing, Microphone, load_wav
+from .audio import MICROPHONE_CHUNK, SAMPLE_RATE, AudioClip, Endpointing, Microphone, load_wav
 from .clock import Clock, RealClock
 from .recognize import Recognizer
 from .understand import Understander, Understanding
@@ -92,11 +92,12 @@ class MicrophoneEars:
 
     def __init__(self, understander: Understander, wake: str | None = None, screen=None, settings: Endpointing = Endpointing(),
                  microphone: Microphone | None = None, recognizer: Recognizer | None = None, clock: Clock | None = None):
-        self.recognizer = recognizer or Recognizer(understander, wake=wake)
+        # The microphone first: a person without one hears so at once, not after the recognizer's seconds of loading.
+        self.microphone = microphone or Microphone(settings)
         try:
-            self.microphone = microphone or Microphone(settings)
-        except AudioError:  # the assistant falls back to typing: the recognizer's second process is not needed
-            self.recognizer.close()
+            self.recognizer = recognizer or Recognizer(understander, wake=wake)
+        except BaseException:
+            self.microphone.close()
             raise
         self.clock = clock or RealClock()
         self.awake = False
