@@ -266,8 +266,9 @@ def _right_per_voice(scored, voices, name) -> dict[str, str]:
     counts = {voice: [0, 0] for voice in voices}
     for system in ("flite", "flite blind"):
         for index, (is_right, _) in enumerate(outcomes(scored[(system, name)])):
-            counts[voices[index % len(voices)]][0] += is_right
-            counts[voices[index % len(voices)]][1] += 1
+            tally = counts[voices[index % len(voices)]]
+            tally[0] += is_right
+            tally[1] += 1
     return {voice: f"{right}/{said}" for voice, (right, said) in counts.items()}
 
 
