@@ -21,7 +21,7 @@ from tests.audio_fixtures import FLITE_VOICES, pink_noise, speak, with_noise  # 
 from tests.test_understand import BLIND_SET, load_dev_set  # noqa: E402
 from trials import decode, in_a_second_process, noisy, outcomes, with_quiet_around  # noqa: E402
 from voice.audio import SAMPLE_RATE, AudioClip, Endpointing  # noqa: E402
-from voice.recognize import CHUNK_SECONDS, MIN_SCORE, WAKE_MIN_SCORE, Recognizer  # noqa: E402
+from voice.recognize import CHUNK_SECONDS, MIN_SCORE, WAKE_MIN_SCORE, Evidence, Recognizer  # noqa: E402
 
 WAKE = "hey coach"
 MICROPHONE = "clean, with the quiet around a turn"
@@ -58,7 +58,7 @@ def bench_audio(content, understander, quick: bool, docs: Path):
     # headline figures apply the recognizer's own MIN_SCORE.
     recognizer = Recognizer(understander, min_score=float("-inf"))
 
-    scored = {}  # (system, condition) -> [(intent heard, score, n-gram agreed, confirmed, symptom, intent said)...]
+    scored = {}  # (system, condition) -> [(the evidence by intent name, intent said)...]
     def say(index, text):  # the voices take turns
         return speak(text, directory, voice=voices[index % len(voices)])
 
@@ -69,17 +69,17 @@ def bench_audio(content, understander, quick: bool, docs: Path):
     # interleaved, every clean clip came right after a 5 dB one and clean accuracy fell from 38% to 31%).
     for name, snr, kind in CONDITIONS:
         for index, (intent, clip) in enumerate(noisy(spoken, snr, kind, babble)):
-            scored.setdefault(("ours", name), []).append((*decode(recognizer, clip)[0], intent))
+            scored.setdefault(("ours", name), []).append((decode(recognizer, clip)[0], intent))
             if not quick or index < 2:
                 scored.setdefault(("stock", name), []).append(_as_heard(_stock(understander, clip)[0], intent))
         if name in ("clean", "10 dB pink"):
             for intent, clip in noisy(spoken_templates, snr, kind, babble):
                 heard, _, _ = decode(recognizer, clip)
-                scored.setdefault(("templates", name), []).append((*heard, intent))
+                scored.setdefault(("templates", name), []).append((heard, intent))
             off = "off-topic" if snr is None else f"off-topic, {name}"
             for index, (_, clip) in enumerate(noisy(spoken_off_topic, snr, kind, babble)):
                 heard, _, _ = decode(recognizer, clip)
-                scored.setdefault(("ours", off), []).append((*heard, None))
+                scored.setdefault(("ours", off), []).append((heard, None))
                 if snr is None and (not quick or index < 2):
                     scored.setdefault(("stock", "off-topic"), []).append(_as_heard(_stock(understander, clip)[0], None))
     # The held-out blind set, never tuned on: clean (in-scope, then off-topic) and at 10 dB pink (the same).
@@ -90,12 +90,12 @@ def bench_audio(content, understander, quick: bool, docs: Path):
                         (MICROPHONE, with_quiet_around(blind_in)),
                         (f"off-topic, {MICROPHONE}", with_quiet_around(blind_off))):
         for index, (intent, clip) in enumerate(clips):
-            scored.setdefault(("blind", name), []).append((*decode(recognizer, clip)[0], intent))
+            scored.setdefault(("blind", name), []).append((decode(recognizer, clip)[0], intent))
             if name in STOCK_CONDITIONS and (not quick or index < 2):
                 scored.setdefault(("blind stock", name), []).append(_as_heard(_stock(understander, clip)[0], intent))
     # Steady noise alone, as from a fan or a shower switched on after calibration: nothing may be taken from it.
     for clip in _noises(quick):
-        scored.setdefault(("ours", "noise"), []).append((*decode(recognizer, clip)[0], None))
+        scored.setdefault(("ours", "noise"), []).append((decode(recognizer, clip)[0], None))
         scored.setdefault(("stock", "noise"), []).append(_as_heard(_stock(understander, clip)[0], None))
     recognizer.close()
     flite, flite_scored = flite()
@@ -239,7 +239,7 @@ def _flite_voices(understander, sets, babble, directory, quick):
     for system, name, clips, kind in runs:
         for index, (intent, clip) in enumerate(noisy(clips, None if kind is None else 10, kind, babble)):
             heard, _, _ = decode(recognizer, clip)
-            scored.setdefault((system, name), []).append((*heard, intent))
+            scored.setdefault((system, name), []).append((heard, intent))
             if name in STOCK_CONDITIONS[:2] and (not quick or index < 2):  # the stock path on clean audio only: it is slow
                 scored.setdefault((f"{system} stock", name), []).append(_as_heard(_stock(understander, clip)[0], intent))
     recognizer.close()
@@ -330,7 +330,7 @@ def _noises(quick: bool):
 
 def _as_heard(intent, said):
     """A stock result in the shape of ours: taken as heard at any threshold, with no second opinion or symptom verdict."""
-    return intent, float("inf"), False, None, None, said
+    return Evidence(intent, float("inf")), said
 
 
 def _stock(understander, clip):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -12,12 +13,12 @@ sys.path.insert(0, str(ROOT))
 
 from tests.audio_fixtures import with_noise  # noqa: E402
 from voice.audio import SAMPLE_RATE, AudioClip, Endpointing  # noqa: E402
-from voice.recognize import CHUNK_SECONDS, MIN_SCORE, decide  # noqa: E402
+from voice.recognize import CHUNK_SECONDS, MIN_SCORE, Evidence  # noqa: E402
 
 
 def decode(recognizer, clip, paced=False):
-    """What the recognizer heard, as rejection judges it (grammar's intent, score, n-gram agreed, confirmed request,
-    symptom); the seconds from the end of the audio to that, and the seconds the whole decode took.
+    """What rejection weighed (the evidence by intent name: small to keep, and all that judging it again at another
+    threshold needs); the seconds from the end of the audio to that, and the seconds the whole decode took.
 
     Paced, each piece is fed when it would have arrived from the microphone, and the end of the audio is when the
     last piece arrived: the latency a person waits. Unpaced, pieces are fed as fast as they are decoded and the end
@@ -32,18 +33,21 @@ def decode(recognizer, clip, paced=False):
             time.sleep(max(0.0, last - time.perf_counter()))
         recognizer.feed(chunk)
     transcript = recognizer.finish()
-    heard = (transcript.candidate.intent, transcript.score, transcript.agreed, transcript.confirmed.intent,
-             transcript.symptom.intent)
     end = time.perf_counter()
-    return heard, end - last, end - start
+    return by_intent(transcript.evidence), end - last, end - start
+
+
+def by_intent(evidence: Evidence) -> Evidence[str]:
+    readings = {name: getattr(evidence, name) for name in ("candidate", "confirmed", "symptom")}
+    return replace(evidence, **{name: reading.intent for name, reading in readings.items() if reading is not None})
 
 
 def outcomes(values, threshold=MIN_SCORE, ask_ngram=True):
-    """(right, wrong intent) for each (what decode heard..., intent said), taken as the recognizer would with this
-    threshold."""
+    """(right, wrong intent) for each (evidence, intent said), taken as the recognizer would with this threshold
+    (ask_ngram=False: with the grammar's score alone, and any warning symptom)."""
     judged = []
-    for heard, score, agreed, confirmed, symptom, said in values:
-        taken = decide(heard, score, ask_ngram and agreed, confirmed if ask_ngram else None, symptom, threshold)
+    for evidence, said in values:
+        taken = (evidence if ask_ngram else replace(evidence, agreed=False, confirmed=None)).taken(threshold)
         judged.append((taken is not None and taken == said, taken is not None and taken != said))
     return judged
 

@@ -39,14 +39,14 @@ def tuning_rows(every: int) -> list[tuple[str | None, str]]:
 
 
 def decode_family(understander: Understander, voices, rows, directory: Path) -> dict:
-    """(condition -> [(what decode heard..., intent said)]) for one voice family, one recognizer throughout."""
+    """(condition -> [(the evidence by intent name, intent said)]) for one voice family, one recognizer throughout."""
     recognizer = Recognizer(understander, min_score=float("-inf"))
     spoken = with_quiet_around(
         [(intent, speak(text, directory, voice=voices[i % len(voices)])) for i, (intent, text) in enumerate(rows)])
     scored = {}
     for condition, snr in zip(CONDITIONS, (None, 10)):
         for intent, clip in noisy(spoken, snr, "pink", None):
-            scored.setdefault(condition, []).append((*decode(recognizer, clip)[0], intent))
+            scored.setdefault(condition, []).append((decode(recognizer, clip)[0], intent))
     recognizer.close()
     return scored
 

@@ -97,7 +97,7 @@ def test_paraphrases_are_heard_when_the_ngram_decoder_agrees(understander, voice
     right = [t for t, intent in transcripts if t.heard.intent == intent]
     assert len(right) >= 4, [(t.raw, t.loose) for t, _ in transcripts]
     # Some of them only because the n-gram decoder heard the same request: the grammar's fit alone was too poor.
-    assert sum(t.agreed and t.score < recognizer.min_score for t in right) >= 2, [(t.raw, t.loose) for t in right]
+    assert sum(t.evidence.agreed and t.evidence.score < recognizer.min_score for t in right) >= 2, [(t.raw, t.loose) for t in right]
 
 
 # Paraphrases in words the templates lack, in flite's voices: the grammar forces them onto a sentence of ours
@@ -117,21 +117,22 @@ def test_paraphrases_are_heard_when_the_ngram_and_open_vocabulary_decoders_hear_
     right = [t for t, intent in transcripts if t.heard.intent == intent]
     assert len(right) >= 2, [(t.raw, t.loose, t.open) for t, _ in transcripts]
     # Some only by that: the grammar's sentence fitted too badly and asked for something else.
-    assert sum(t.score < recognizer.min_score and not t.agreed and t.heard == t.confirmed for t in right) >= 1, \
+    assert sum(t.evidence.score < recognizer.min_score and not t.evidence.agreed and t.heard == t.evidence.confirmed
+               for t in right) >= 1, \
         [(t.raw, t.loose, t.open) for t in right]
 
 
 def test_when_the_grammar_fits_badly_the_other_decoders_opinions_decide():
-    from voice.recognize import decide
+    from voice.recognize import Evidence
 
-    assert decide("next", -3.0, False, "stop", "red_flag", -7.5) == "next"
-    assert decide("next", -12.0, True, "stop", "red_flag", -7.5) == "next"
+    assert Evidence("next", -3.0, confirmed="stop", symptom="red_flag").taken(-7.5) == "next"
+    assert Evidence("next", -12.0, agreed=True, confirmed="stop", symptom="red_flag").taken(-7.5) == "next"
     # A request the n-gram and open-vocabulary decoders both heard, then a warning symptom, then nothing.
-    assert decide("next", -12.0, False, "stop", "red_flag", -7.5) == "stop"
-    assert decide(None, -3.0, False, "stop", None, -7.5) == "stop"
-    assert decide("next", -12.0, False, None, "red_flag", -7.5) == "red_flag"
-    assert decide(None, -3.0, False, None, None, -7.5) is None
-    assert decide("next", -12.0, False, None, None, -7.5) is None
+    assert Evidence("next", -12.0, confirmed="stop", symptom="red_flag").taken(-7.5) == "stop"
+    assert Evidence(None, -3.0, confirmed="stop").taken(-7.5) == "stop"
+    assert Evidence("next", -12.0, symptom="red_flag").taken(-7.5) == "red_flag"
+    assert Evidence(None, -3.0).taken(-7.5) is None
+    assert Evidence("next", -12.0).taken(-7.5) is None
 
 
 def test_rejection_weighs_the_ngram_decoders_fit_and_the_length_of_the_speech():
@@ -176,7 +177,7 @@ def test_a_warning_symptom_in_words_no_template_holds_is_heard(recognizer, under
     right = [t for t, symptom in transcripts if t.heard.intent == "red_flag" and t.heard.slots.get("symptom") == symptom]
     assert len(right) >= 2, [(t.raw, t.loose) for t, _ in transcripts]
     # Some of them only because the n-gram decoder heard the symptom: the grammar's fit alone was too poor.
-    assert sum(t.score < recognizer.min_score and not t.agreed for t in right) >= 1, [(t.raw, t.loose) for t in right]
+    assert sum(t.evidence.score < recognizer.min_score and not t.evidence.agreed for t in right) >= 1, [(t.raw, t.loose) for t in right]
 
 
 @pytest.mark.parametrize("family", VOICE_FAMILIES)
@@ -186,7 +187,7 @@ def test_off_topic_speech_is_rejected_not_forced_onto_the_nearest_command(recogn
     accepted = [t.text for t in transcripts if t.heard.intent is not None]
     assert len(accepted) <= 1, accepted
     # The grammar does find sentences of ours in most of them; the acoustic score is what turns them down.
-    assert sum(bool(t.raw) and t.score < recognizer.min_score for t in transcripts) >= 2
+    assert sum(bool(t.raw) and t.evidence.score < recognizer.min_score for t in transcripts) >= 2
 
 
 def test_steady_noise_is_not_taken_for_a_request(recognizer, voices):

@@ -22,6 +22,7 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import numpy as np
 import platformdirs
@@ -139,17 +140,35 @@ class RecognizerError(Exception):
 NOTHING = Understanding("", None)
 
 
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Evidence(Generic[R]):
+    """What rejection weighs for one utterance, and what it takes. Generic in what a reading is: an Understanding
+    here; the benchmark keeps intent names, to judge stored results again at other thresholds."""
+
+    candidate: R | None  # the grammar's sentence (None: no sentence we take)
+    score: float  # what is compared with the threshold (see utterance_score, MIN_SCORE); -inf: nothing decoded
+    agreed: bool = False  # the n-gram decoder was understood to ask for the same request as the grammar's sentence
+    confirmed: R | None = None  # the request the n-gram and open-vocabulary decoders both heard (OPEN_MIN_CONFIDENCE)
+    symptom: R | None = None  # a warning symptom the n-gram decoder heard clearly (SYMPTOM_MIN_SCORE)
+
+    def taken(self, min_score: float) -> R | None:
+        """The grammar's sentence when it fits well enough or the n-gram decoder agreed, else a request the n-gram
+        and open-vocabulary decoders both heard, else a warning symptom the n-gram decoder heard; else nothing."""
+        if self.candidate is not None and (self.score >= min_score or self.agreed):
+            return self.candidate
+        return self.confirmed if self.confirmed is not None else self.symptom
+
+
 @dataclass(frozen=True)
 class Transcript:
     heard: Understanding  # the accepted sentence, understood once here for everyone downstream; NOTHING when rejected
     raw: str  # what the grammar decoded, before rejection
-    score: float  # what rejection judges (see utterance_score and MIN_SCORE); -inf when nothing was decoded
+    evidence: Evidence[Understanding]  # what rejection weighed
     loose: str = ""  # what the n-gram decoder heard
-    agreed: bool = False  # the n-gram decoder's words were understood as the same request as the grammar's
-    candidate: Understanding = NOTHING  # the grammar's sentence understood, before rejection (none: noise, wake search)
-    symptom: Understanding = NOTHING  # a warning symptom the n-gram decoder heard clearly (SYMPTOM_MIN_SCORE)
     open: str = ""  # what the open-vocabulary decoder heard
-    confirmed: Understanding = NOTHING  # the request the n-gram and open-vocabulary decoders both heard (OPEN_MIN_CONFIDENCE)
 
     @property
     def text(self) -> str:
@@ -279,10 +298,10 @@ class Recognizer:
         if others.phone_score is None or speech_sounds_per_second(others.phones, frames) < MIN_SPEECH_SOUNDS_PER_SECOND:
             self.decoder.set_cmn(self.cmn)  # noise must not shift the running mean speech is heard with
             self.opinions.forget()
-            return Transcript(NOTHING, raw, score)  # noise, not speech
+            return Transcript(NOTHING, raw, Evidence(None, score))  # noise, not speech
         if self.decoder.current_search() == WAKE_SEARCH:  # the wake phrase: its fit alone decides
             woke = Understanding(raw, None) if raw and score >= WAKE_MIN_SCORE else NOTHING  # heard, but it asks nothing
-            return Transcript(woke, raw, score)
+            return Transcript(woke, raw, Evidence(None, score))
         loose_fit = self._fit(others.loose_score, others.phone_score)
         openly = self.understander.understand(others.open)
         if raw:  # no n-gram path at all says nothing either way: it counts as fitting as well as the grammar
@@ -290,12 +309,11 @@ class Recognizer:
                                     open_heard_a_word=echoed(self.understander, raw, openly.text))
         loosely = self.understander.understand(others.loose)
         agreed = candidate.intent is not None and loosely.confidence >= NGRAM_MIN_CONFIDENCE and _same_request(candidate, loosely)
-        symptom = loosely if loosely.slots.get("symptom") and loose_fit >= SYMPTOM_MIN_SCORE else NOTHING
+        symptom = loosely if loosely.intent and loosely.slots.get("symptom") and loose_fit >= SYMPTOM_MIN_SCORE else None
         confirmed = (loosely if loosely.intent and _same_request(loosely, openly)
-                     and max(loosely.confidence, openly.confidence) >= OPEN_MIN_CONFIDENCE else NOTHING)
-        heard = decide(candidate if candidate.intent else None, score, agreed, confirmed if confirmed.intent else None,
-                       symptom if symptom.intent else None, self.min_score)
-        return Transcript(heard or NOTHING, raw, score, others.loose, agreed, candidate, symptom, openly.text, confirmed)
+                     and max(loosely.confidence, openly.confidence) >= OPEN_MIN_CONFIDENCE else None)
+        evidence = Evidence(candidate if candidate.intent else None, score, agreed, confirmed, symptom)
+        return Transcript(evidence.taken(self.min_score) or NOTHING, raw, evidence, others.loose, openly.text)
 
     def _fit(self, path_score: int | None, phone_score: int | None) -> float:
         """How much worse a decoder's path fits the sound than the phone loop's, per frame (see MIN_SCORE); path
@@ -316,15 +334,6 @@ class Recognizer:
 
     def close(self) -> None:
         self.opinions.close()
-
-
-def decide(candidate, score: float, agreed: bool, confirmed, symptom, min_score: float):
-    """What an utterance is taken as (None: nothing): the grammar's sentence when it fits well enough or the
-    n-gram decoder agreed, else a request the n-gram and open-vocabulary decoders both heard, else a warning
-    symptom the n-gram decoder heard. A plain function, so the benchmark can show what other thresholds would give."""
-    if candidate is not None and (score >= min_score or agreed):
-        return candidate
-    return confirmed if confirmed is not None else symptom
 
 
 def utterance_score(fit: float, loose_fit: float, speech_seconds: float, *, open_heard_a_word: bool) -> float:
