@@ -226,8 +226,12 @@ def _flite_voices(understander, sets, babble, directory, quick):
     scored = {}
     voices = FLITE_VOICES[:1] if quick else FLITE_VOICES
 
+    def voice_of(index):
+        """Voices take turns row by row; the figures per voice find each row's voice here too."""
+        return voices[index % len(voices)]
+
     def say(rows):
-        return [(intent, speak(text, directory, voice=voices[i % len(voices)])) for i, (intent, _, text) in enumerate(rows)]
+        return [(intent, speak(text, directory, voice=voice_of(i))) for i, (intent, _, text) in enumerate(rows)]
 
     dev, blind, blind_off_topic = say(in_scope), say(blind_in), say(blind_off)
     runs = [("flite", "clean", dev, None), ("flite", "off-topic", say(off_topic), None),
@@ -255,18 +259,18 @@ def _flite_voices(understander, sets, babble, directory, quick):
                          "diphones. They sound far more like a person than espeak-ng's formant voices, but they are "
                          "still synthetic: no recording of a real voice was available. Off-topic rows count any "
                          "intent as wrong (false accepts). The stock path ran on the clean rows only.")
-    clean, pink = (_right_per_voice(scored, voices, name) for name in ("clean", "10 dB pink"))
+    clean, pink = (_right_per_voice(scored, voices, voice_of, name) for name in ("clean", "10 dB pink"))
     section.notes.append("Right per voice (development and held-out sets together), clean / 10 dB pink: "
                          + ", ".join(f"{voice.removeprefix('flite:')} {clean[voice]} / {pink[voice]}" for voice in voices) + ".")
     return section, scored
 
 
-def _right_per_voice(scored, voices, name) -> dict[str, str]:
-    """Voice -> "right/said" over the flite development and held-out rows of one condition (the voices took turns)."""
+def _right_per_voice(scored, voices, voice_of, name) -> dict[str, str]:
+    """Voice -> "right/said" over the flite development and held-out rows of one condition; voice_of(row index)."""
     counts = {voice: [0, 0] for voice in voices}
     for system in ("flite", "flite blind"):
         for index, (is_right, _) in enumerate(outcomes(scored[(system, name)])):
-            tally = counts[voices[index % len(voices)]]
+            tally = counts[voice_of(index)]
             tally[0] += is_right
             tally[1] += 1
     return {voice: f"{right}/{said}" for voice, (right, said) in counts.items()}
