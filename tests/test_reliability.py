@@ -164,6 +164,23 @@ def test_corrupt_state_file_is_a_fresh_start(home, monkeypatch, capsys):
     assert "unreadable state file" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("state_text", ['{"bookmark": {"guide": "compress", "step": 1, "minutes": "x"}}',
+                                        '{"bookmark": {"guide": "massage", "step": "two"}}', '[1, 2]'])
+def test_a_state_file_with_bad_values_is_a_fresh_start_not_a_crash(home, capsys, state_text):
+    state = FileStore().path
+    state.parent.mkdir(parents=True)
+    state.write_text(state_text)
+    assert FileStore(warn=print).load() == Memory()
+    assert "unreadable state file" in capsys.readouterr().out
+
+
+def test_the_first_start_note_counts_as_given_only_when_the_file_says_true(home):
+    state = FileStore().path
+    state.parent.mkdir(parents=True)
+    state.write_text('{"disclaimer_given": "no"}')
+    assert FileStore().load().disclaimer_given is False
+
+
 def test_every_warning_symptom_in_the_dev_set_gets_the_warning_mid_guide(content, understander):
     warnings = {text for answer in content.answers if answer.intent == "red_flag" for text in answer.texts}
     symptoms = [text for intent, _, text in load_dev_set() if intent == "red_flag"]

@@ -62,8 +62,9 @@ class FileStore:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             mark = data.get("bookmark")
-            bookmark = Bookmark(str(mark["guide"]), int(mark["step"]), mark.get("minutes")) if mark else None
-            return Memory(bool(data.get("disclaimer_given")), bookmark)
+            minutes = mark.get("minutes") if mark else None
+            bookmark = Bookmark(str(mark["guide"]), int(mark["step"]), None if minutes is None else int(minutes)) if mark else None
+            return Memory(data.get("disclaimer_given") is True, bookmark)
         except FileNotFoundError:
             return Memory()
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
