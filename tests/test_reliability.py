@@ -9,6 +9,7 @@ import re
 import socket
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -78,6 +79,26 @@ def test_log_keeps_transcript_and_audio(home, monkeypatch, capsys):
     transcript = (home / "log" / "transcript.txt").read_text()
     assert "user\twhat helps" in transcript and "assistant\t" in transcript
     assert len(list((home / "log").glob("*.wav"))) >= 3
+
+
+def test_a_log_that_cannot_be_kept_is_said_once_and_the_session_goes_on(home, monkeypatch, capsys):
+    (home / "a file").write_text("not a directory")
+    typed(monkeypatch, "what helps\ngoodbye\n")
+    assert main(["--text", "--quiet", "--log", str(home / "a file")]) == 0
+    out, err = capsys.readouterr()
+    assert err.count("cannot keep the log") == 1 and "Traceback" not in err
+    assert "warm compress" in out  # the answer to "what helps" came
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_transcript_on_a_full_disk_stops_with_one_line(home, monkeypatch, capsys):
+    log = home / "log"
+    log.mkdir()
+    (log / "transcript.txt").symlink_to("/dev/full")  # every write fails: no space left on device
+    typed(monkeypatch, "what helps\ngoodbye\n")
+    assert main(["--text", "--quiet", "--log", str(log)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("cannot keep the log") == 1 and "No space left" in err
 
 
 def test_no_microphone_falls_back_to_typing(home, monkeypatch, capsys):

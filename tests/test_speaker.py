@@ -52,6 +52,29 @@ def test_wav_speaker_passes_lines_on_with_its_rate(tmp_path):
     assert out.getvalue() == "Carrying on.\n" and printer.rate == 200
 
 
+def test_wav_speaker_numbers_after_an_earlier_session_instead_of_over_it(tmp_path):
+    (tmp_path / "0001.wav").write_bytes(b"earlier")
+    (tmp_path / "0003.wav").write_bytes(b"earlier too")  # 0002 deleted by the person: still no overwrite
+    WavSpeaker(tmp_path).say("Carrying on.")
+    assert (tmp_path / "0003.wav").read_bytes() == b"earlier too"
+    assert seconds_of(tmp_path / "0004.wav") > 0.3
+
+
+def test_a_full_disk_stops_the_wav_log_once_and_the_speech_goes_on(tmp_path, monkeypatch):
+    def disk_full(text, rate, path):
+        path.write_bytes(b"half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("voice.speaker.synthesize", disk_full)
+    out, warnings = io.StringIO(), []
+    speaker = WavSpeaker(tmp_path, then=PrintSpeaker(out), warn=warnings.append)
+    speaker.say("One.")
+    speaker.say("Two.")
+    assert out.getvalue() == "One.\nTwo.\n"
+    assert [err.strerror for err in warnings] == ["No space left on device"]
+    assert not list(tmp_path.iterdir())  # no half-written file left behind
+
+
 def test_print_speaker():
     out = io.StringIO()
     PrintSpeaker(out).say("Hello.")

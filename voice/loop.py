@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import random
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TextIO
 
 from .audio import Endpointing
 from .cli import UsageError
@@ -74,12 +74,17 @@ def run_live(args, content: Content) -> int:
     from .cli_screen import TerminalScreen
 
     screen: Screen = TerminalScreen()
-    if args.log:
-        screen = TranscriptScreen(screen, Path(args.log) / "transcript.txt")
+    log = Path(args.log) if args.log else None
+    if log is not None:
+        try:
+            screen = TranscriptScreen(screen, log)
+        except OSError as err:
+            screen.notice(log_trouble(log, err))
+            log = None
     understander = Understander(content)
     clock: Clock = VirtualClock() if args.fast else RealClock()
     ears = _open_ears(args, understander, clock, screen)
-    speaker = _open_speaker(args, clock, screen)
+    speaker = _open_speaker(args, clock, screen, log)
     assistant = Assistant(content, speaker, clock, rng=random.Random(args.seed), store=FileStore(warn=screen.notice),
                           on_spoken=screen.spoken)
     try:
@@ -126,7 +131,7 @@ def endpointing(args) -> Endpointing:
     return settings
 
 
-def _open_speaker(args, clock: Clock, screen: Screen) -> Speaker:
+def _open_speaker(args, clock: Clock, screen: Screen, log: Path | None) -> Speaker:
     if args.fast:
         from .simulate import TimedSpeaker
 
@@ -139,18 +144,28 @@ def _open_speaker(args, clock: Clock, screen: Screen) -> Speaker:
         except SpeakerUnavailable as err:
             screen.notice(f"backcare: {err}; replies will be printed only.")
             speaker = PrintSpeaker(stream=None)
-    if args.log:
-        return WavSpeaker(Path(args.log), rate=speaker.rate, then=speaker)
+    if log is not None:
+        try:
+            return WavSpeaker(log, rate=speaker.rate, then=speaker, warn=lambda err: screen.notice(log_trouble(log, err)))
+        except OSError as err:
+            screen.notice(log_trouble(log, err))
     return speaker
 
 
-class TranscriptScreen:
-    """--log: everything shown is also appended to a transcript file, flushed line by line."""
+def log_trouble(directory: Path, err: OSError) -> str:
+    """--log is the person's own record, never worth the session: a failure to keep it is said once, and the
+    assistant goes on without it."""
+    return f"backcare: cannot keep the log in {directory} ({err.strerror or err}); going on without it."
 
-    def __init__(self, screen: Screen, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
+
+class TranscriptScreen:
+    """--log: everything shown is also appended to DIR/transcript.txt, flushed line by line."""
+
+    def __init__(self, screen: Screen, directory: Path):
+        directory.mkdir(parents=True, exist_ok=True)
         self.screen = screen
-        self.file = path.open("a", encoding="utf-8")
+        self.directory = directory
+        self.file: TextIO | None = (directory / "transcript.txt").open("a", encoding="utf-8")
 
     def notice(self, message: str) -> None:
         self.screen.notice(message)
@@ -167,8 +182,19 @@ class TranscriptScreen:
         self.screen.countdown(title, step, seconds_left, paused)
 
     def _write(self, who: str, text: str) -> None:
-        self.file.write(f"{who}\t{text}\n")
-        self.file.flush()
+        if self.file is None:
+            return
+        try:
+            self.file.write(f"{who}\t{text}\n")
+            self.file.flush()
+        except OSError as err:
+            self.close()
+            self.screen.notice(log_trouble(self.directory, err))
 
     def close(self) -> None:
-        self.file.close()
+        if self.file is not None:
+            file, self.file = self.file, None
+            try:
+                file.close()
+            except OSError:
+                pass  # what could not be flushed is already reported

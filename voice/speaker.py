@@ -164,24 +164,36 @@ class Pyttsx3Speaker:
 
 
 class WavSpeaker:
-    """Writes each utterance to DIR/0001.wav, 0002.wav ...; optionally passes it on to another speaker."""
+    """Writes each utterance to DIR/0001.wav, 0002.wav ... after any already there; optionally passes it on to
+    another speaker. A write that fails (a full disk) stops the writing, not the speech: `warn` hears why, once."""
 
-    def __init__(self, directory: Path, rate: int = DEFAULT_RATE, then: Speaker | None = None):
+    def __init__(self, directory: Path, rate: int = DEFAULT_RATE, then: Speaker | None = None, warn=None):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.rate = rate
         self.then = then
-        self.count = len(list(self.directory.glob("[0-9][0-9][0-9][0-9].wav")))
+        self.warn = warn or (lambda err: None)
+        self.writing = True
+        self.count = max((int(path.stem) for path in self.directory.glob("[0-9][0-9][0-9][0-9].wav")), default=0)
 
     def say(self, text: str) -> None:
-        self.count += 1
-        final = self.directory / f"{self.count:04d}.wav"
-        partial = final.with_suffix(".partial")
-        synthesize(text, self.rate, partial)
-        os.replace(partial, final)
+        if self.writing:
+            self._write(text)
         if self.then is not None:
             self.then.rate = self.rate
             self.then.say(text)
+
+    def _write(self, text: str) -> None:
+        self.count += 1
+        final = self.directory / f"{self.count:04d}.wav"
+        partial = final.with_suffix(".partial")
+        try:
+            synthesize(text, self.rate, partial)
+            os.replace(partial, final)
+        except OSError as err:
+            self.writing = False
+            partial.unlink(missing_ok=True)
+            self.warn(err)
 
     def close(self) -> None:
         if self.then is not None:
