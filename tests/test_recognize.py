@@ -12,7 +12,7 @@ import pytest
 from voice.audio import SAMPLE_RATE, AudioError, Endpointing, load_wav
 from voice.cli import main
 from voice.grammar import compile_jsgf
-from voice.recognize import CHUNK_SECONDS, MIN_SCORE, Recognizer, build_files, echoed, utterance_score
+from voice.recognize import CHUNK_SECONDS, LONGEST_FILE_SECONDS, MIN_SCORE, Recognizer, build_files, echoed, utterance_score
 
 from .audio_fixtures import FLITE_VOICES, conversation, pink_noise, speak, with_noise, write_wav
 
@@ -298,11 +298,16 @@ def test_understand_audio_cli(voices, tmp_path, capsys):
     good = write_wav(tmp_path / "good.wav", speak("what can i do to relieve the pain", voices).samples())
     bad = tmp_path / "bad.wav"
     bad.write_text("nope")
-    assert main(["understand", "--audio", str(good), str(bad)]) == 0
+    # A long recording is not one utterance: decoded whole it would take gigabytes; a device never ends.
+    long = write_wav(tmp_path / "long.wav", np.zeros((LONGEST_FILE_SECONDS + 1) * SAMPLE_RATE, dtype=np.int16))
+    assert main(["understand", "--audio", str(good), str(bad), str(long), "/dev/zero", str(good)]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert lines[0]["file"] == str(good) and lines[0]["intent"] == "ask_relief"
+    assert [line["file"] for line in lines] == [str(good), str(bad), str(long), "/dev/zero", str(good)]
+    assert lines[0]["intent"] == lines[4]["intent"] == "ask_relief"  # the files after the bad ones are still heard
     assert lines[0]["transcript"].startswith("what can i do") and lines[0]["text"] == lines[0]["transcript"]
-    assert lines[1]["file"] == str(bad) and lines[1]["intent"] is None and "error" in lines[1]
+    assert all(line["intent"] is None and "error" in line for line in lines[1:4])
+    assert "not one utterance" in lines[2]["error"] and "--input-audio" in lines[2]["error"]
+    assert "a device" in lines[3]["error"]
 
 
 def test_live_loop_from_a_recording(voices, tmp_path, capsys, monkeypatch):

@@ -7,6 +7,8 @@ missing microphone raises AudioError with one line for the user.
 from __future__ import annotations
 
 import itertools
+import os
+import stat
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +21,11 @@ SAMPLE_RATE = 16000
 # as it arrives, so what is left to decode when an utterance ends is at most this much.
 MICROPHONE_CHUNK = 1024
 WAVE_PCM, WAVE_FLOAT, WAVE_EXTENSIBLE = 1, 3, 0xFFFE  # format tags in a WAV header
+# The longest utterance the microphone hands over (SpeechRecognition's phrase limit): the decoders' memory grows
+# with an utterance's length (2 minutes of noise decoded as one utterance took 4.5 GB).
+LONGEST_PHRASE_SECONDS = 15
+# The largest WAV read: an hour of 48 kHz stereo 16-bit is 0.7 GB; a device such as /dev/zero never ends.
+LARGEST_WAV_BYTES = 1 << 30
 
 
 class AudioError(Exception):
@@ -71,11 +78,18 @@ class Endpointing:
 def load_wav(path: Path | str) -> AudioClip:
     path = Path(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            status = os.fstat(file.fileno())
+            mode, size = status.st_mode, status.st_size
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+                raise AudioError(f"{path}: a device, not a WAV file")
+            data = file.read(LARGEST_WAV_BYTES + 1) if size <= LARGEST_WAV_BYTES else b""
     except FileNotFoundError:
         raise AudioError(f"{path}: no such file") from None
     except OSError as err:
         raise AudioError(f"{path}: not a readable WAV file ({err})") from None
+    if size > LARGEST_WAV_BYTES or len(data) > LARGEST_WAV_BYTES:  # a pipe's size is only known once read
+        raise AudioError(f"{path}: larger than {LARGEST_WAV_BYTES >> 30} GB; not read")
     floating, channels, width, rate, frames = _parse_wav(path, data)
     if width not in ((4, 8) if floating else (1, 2, 3, 4)) or channels < 1 or rate < 4000:
         raise AudioError(f"{path}: unsupported WAV format ({channels} channels, {8 * width}-bit, {rate} Hz)")
@@ -174,7 +188,7 @@ class Microphone:
         the person talks; None if nobody started speaking within `timeout` seconds."""
         # SpeechRecognition takes a timeout of 0 as none at all; a deadline already due must not wait for speech.
         timeout = None if timeout is None else max(timeout, 1e-3)
-        chunks = self.recognizer.listen(self.stream, timeout=timeout, phrase_time_limit=15, stream=True)
+        chunks = self.recognizer.listen(self.stream, timeout=timeout, phrase_time_limit=LONGEST_PHRASE_SECONDS, stream=True)
         try:
             first = next(chunks)
         except (self.sr.WaitTimeoutError, StopIteration):

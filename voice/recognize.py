@@ -27,7 +27,7 @@ from typing import Generic, TypeVar
 import numpy as np
 import platformdirs
 
-from .audio import MICROPHONE_CHUNK, SAMPLE_RATE, AudioClip, AudioError, load_wav
+from .audio import LONGEST_PHRASE_SECONDS, MICROPHONE_CHUNK, SAMPLE_RATE, AudioClip, AudioError, load_wav
 from .content import Content
 from .decoders import GRAMMAR_OPTIONS, OpinionProcess, is_speech_sound
 from .fsg import compile_fsg, load_fsg
@@ -360,13 +360,21 @@ def _same_request(one: Understanding, other: Understanding) -> bool:
     return (one.intent, dict(one.slots)) == (other.intent, dict(other.slots))
 
 
+# `understand --audio` takes one utterance per file: the microphone's longest, with room for quiet around it.
+LONGEST_FILE_SECONDS = LONGEST_PHRASE_SECONDS + 5
+
+
 def understand_audio_files(understander: Understander, paths: list[str]):
     """`backcare understand --audio`: one JSON-able dict per file, in order; a bad file gets an error field."""
     recognizer = Recognizer(understander)
     try:
         for path in paths:
             try:
-                transcript = recognizer.transcribe(load_wav(path))
+                clip = load_wav(path)
+                if clip.seconds > LONGEST_FILE_SECONDS:
+                    raise AudioError(f"{path}: {clip.seconds:.0f} s is not one utterance (at most {LONGEST_FILE_SECONDS} s); "
+                                     "for a recording of several turns use --input-audio")
+                transcript = recognizer.transcribe(clip)
             except AudioError as err:
                 yield {"file": path, "text": "", "transcript": "", "intent": None, "slots": {}, "confidence": 0.0,
                        "error": str(err)}
