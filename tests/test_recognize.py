@@ -348,6 +348,30 @@ class FakeMicrophone:
         pass
 
 
+def test_a_machine_without_an_input_device_gets_one_line_not_the_sound_libraries_noise(monkeypatch, capfd):
+    """PyAudio finds no device: SpeechRecognition leaves the microphone without a stream, and ALSA and JACK write
+    their complaints straight to the terminal (over a hundred lines on this machine)."""
+    import os
+
+    import speech_recognition
+
+    from voice.audio import Microphone
+
+    class NoDevice:
+        def __init__(self, **options):
+            os.write(2, b"ALSA lib pcm.c:2664:(snd_pcm_open_noupdate) Unknown PCM cards.pcm.rear\n")
+            self.stream = None
+
+        def __enter__(self):
+            os.write(2, b"jack server is not running or cannot be started\n")
+            return self
+
+    monkeypatch.setattr(speech_recognition, "Microphone", NoDevice)
+    with pytest.raises(AudioError, match="no microphone found"):
+        Microphone(Endpointing())
+    assert capfd.readouterr().err == ""
+
+
 def test_the_threshold_rises_with_the_room_noise_but_not_with_a_word_said_during_calibration():
     from voice.audio import NOISE_MARGIN, AudioClip, Microphone
     from voice.clock import VirtualClock

@@ -6,10 +6,12 @@ missing microphone raises AudioError with one line for the user.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import stat
 import struct
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,7 +155,11 @@ class Microphone:
             import speech_recognition as sr
 
             self.sr = sr
-            self.source = source or sr.Microphone(sample_rate=SAMPLE_RATE, chunk_size=MICROPHONE_CHUNK)
+            with _native_stderr_silenced() if source is None else contextlib.nullcontext():
+                self.source = source or sr.Microphone(sample_rate=SAMPLE_RATE, chunk_size=MICROPHONE_CHUNK)
+                self.stream = self.source.__enter__()
+            if self.stream.stream is None:  # SpeechRecognition swallows PyAudio's error and leaves no stream
+                raise AudioError("no microphone found (no audio input device could be opened)")
             self.recognizer = sr.Recognizer()
             self.recognizer.pause_threshold = settings.end_silence
             self.recognizer.non_speaking_duration = settings.lead_in
@@ -162,11 +168,12 @@ class Microphone:
             # Not SpeechRecognition's dynamic threshold: it follows the speech as well as the room, rises while a
             # person talks, and cut the turns of people who hesitate (scripts/bench_endpointing.py).
             self.recognizer.dynamic_energy_threshold = False
-            self.stream = self.source.__enter__()
             if settings.calibration > 0:
                 noise = self._room_noise(settings.calibration)
                 self.recognizer.energy_threshold = max(settings.energy_threshold, NOISE_MARGIN * noise)
-        except (ImportError, AttributeError) as err:
+        except AudioError:
+            raise
+        except (ImportError, AttributeError) as err:  # SpeechRecognition says AttributeError for a missing PyAudio
             raise AudioError(f"no microphone: PyAudio is not installed ({err})") from None
         except Exception as err:  # PyAudio raises OSError or its own errors for a missing device
             raise AudioError(f"no microphone found ({type(err).__name__}: {err})") from None
@@ -198,3 +205,18 @@ class Microphone:
 
     def close(self) -> None:
         self.source.__exit__(None, None, None)
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """PortAudio's libraries (ALSA, JACK) print a hundred lines to the terminal while they look for devices, and
+    more when there are none; the person gets our one line instead. Python's own errors are raised, not printed."""
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
