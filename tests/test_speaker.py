@@ -170,6 +170,25 @@ def test_render_compress_minutes(tmp_path, capsys):
     assert "15 to 20" in capsys.readouterr().err
 
 
+def test_render_writes_through_a_symlink_readable_like_any_new_file(tmp_path):
+    (tmp_path / "real").mkdir()
+    link = tmp_path / "link.wav"
+    link.symlink_to(tmp_path / "real" / "guide.wav")
+    render_wav([0.2], link, 170)
+    assert link.is_symlink() and seconds_of(tmp_path / "real" / "guide.wav") == pytest.approx(0.2)
+    (tmp_path / "any new file").touch()
+    assert (tmp_path / "real" / "guide.wav").stat().st_mode == (tmp_path / "any new file").stat().st_mode  # not 0600
+
+
+@pytest.mark.parametrize("where", ["missing/dir/out.wav", "a directory", "/dev/null"])
+def test_render_to_a_place_it_cannot_write_says_so_in_one_line(tmp_path, capsys, where):
+    (tmp_path / "a directory").mkdir()
+    assert main(["render", "rest", str(tmp_path / where)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("backcare: cannot write") and err.count("\n") == 1 and "unexpected" not in err
+    assert Path("/dev/null").is_char_device()  # a device is never replaced by a file
+
+
 def test_interrupted_render_leaves_no_file(tmp_path, monkeypatch):
     def broken(*args):
         raise KeyboardInterrupt

@@ -154,6 +154,9 @@ def _render(args: argparse.Namespace, content) -> int:
         if guide.minutes.clamp(args.minutes) != args.minutes:
             raise UsageError(f"backcare: --minutes must be from {guide.minutes.low} to {guide.minutes.high}")
         guide = guide.with_minutes(args.minutes)
-    render_wav(guide_timeline(guide), Path(args.out), DEFAULT_RATE)
+    try:
+        render_wav(guide_timeline(guide), Path(args.out), DEFAULT_RATE)
+    except OSError as err:
+        raise UsageError(f"backcare: cannot write {args.out}: {err.strerror or err}") from None
     print(f"wrote {args.out}")
     return 0

@@ -44,10 +44,14 @@ def guide_timeline(guide: Guide) -> list[Item]:
 
 
 def render_wav(items: Iterable[Item], out_path: Path, rate: int) -> float:
-    """Writes the timeline to `out_path` (via a temporary file renamed at the end); returns its seconds."""
-    out_path = Path(out_path)
+    """Writes the timeline to `out_path` (via a temporary file renamed at the end); returns its seconds. Through a
+    symlink, the file it names is written; a device or directory there is refused before minutes of rendering."""
+    out_path = Path(out_path).resolve()
+    if out_path.exists() and not out_path.is_file():
+        raise OSError(f"{out_path} is not a regular file")
     fd, partial = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".partial", dir=out_path.parent)
     os.close(fd)
+    os.chmod(partial, out_path.stat().st_mode & 0o777 if out_path.exists() else 0o666 & ~_umask())
     try:
         with wave.open(partial, "wb") as out, tempfile.TemporaryDirectory(prefix="backcare-render-") as scratch:
             out.setnchannels(1)
@@ -68,6 +72,12 @@ def render_wav(items: Iterable[Item], out_path: Path, rate: int) -> float:
         os.unlink(partial)
         raise
     return written / SAMPLE_RATE
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _append_speech(out: wave.Wave_write, text: str, rate: int, scratch: Path) -> int:
