@@ -207,6 +207,18 @@ def test_interrupted_guide_is_offered_at_next_start(content, understander):
     assert reply[-1].step == 3 and reply[-1].text.startswith("Step three")
 
 
+def test_goodbye_inside_a_guide_keeps_the_place_for_next_time(content, understander):
+    store = MemoryStore()
+    first = Harness(content, understander, store)
+    first.say("guide massage")
+    first.say("next")
+    first.say("goodbye")
+    assert first.assistant.finished
+    again = Harness(content, understander, store)
+    again.assistant.start()
+    assert "step 2 of the back massage" in again.spoken[-1].text
+
+
 def test_finished_or_stopped_guides_are_not_offered_again(content, understander):
     store = MemoryStore(Memory(disclaimer_given=True, bookmark=Bookmark("rest", 2)))
     harness = Harness(content, understander, store)

@@ -325,8 +325,8 @@ class Assistant:
         self._line("declined")
 
     def _on_goodbye(self) -> None:
-        if self.run is not None:
-            self._forget_bookmark()
-            self.run = None
+        """Inside a guide the bookmark stays: the place is offered again next time (a goodbye misheard from
+        stray words must not lose it; "stop" is how a guide is ended for good)."""
+        self.run = None
         self._line("goodbye")
         self.finished = True
