@@ -177,6 +177,20 @@ def test_the_live_loop_tells_the_ears_when_the_next_step_is_due(home, monkeypatc
     assert untils[1] is not None and untils[1] > start  # inside the massage: its first deadline
 
 
+def test_ctrl_c_while_the_modules_load_is_one_line(monkeypatch, capsys):
+    """In the first fraction of a second Ctrl-C lands while numpy, yaml and the content load: main() must be
+    around that too, not only around the conversation."""
+    import types
+
+    class Loading(types.ModuleType):
+        def __getattr__(self, name):
+            raise KeyboardInterrupt
+
+    monkeypatch.setitem(sys.modules, "voice.content", Loading("voice.content"))
+    assert main(["understand", "hello"]) == 130
+    assert capsys.readouterr().err == "backcare: stopped.\n"
+
+
 def test_corrupt_state_file_is_a_fresh_start(home, monkeypatch, capsys):
     state = FileStore().path
     state.parent.mkdir(parents=True)

@@ -13,13 +13,14 @@ import sys
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .audio import AudioError
-from .content import ContentError, load_content
-from .recognize import RecognizerError
-
 
 class UsageError(Exception):
     """A mistake in how the command was called; its message is the one line the user sees."""
+
+
+# Errors whose message is already the one line a user should see. Named, not imported: see main().
+ONE_LINE_ERRORS = {"voice.cli.UsageError", "voice.audio.AudioError", "voice.content.ContentError",
+                   "voice.recognize.RecognizerError"}
 
 
 def _say_error(message: str) -> None:
@@ -63,25 +64,29 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """The modules that do the work are imported inside, not at the top, so that a Ctrl-C while they load (the
+    first fraction of a second) ends in one line too."""
     try:
+        args = _parser().parse_args(argv)
         return _run(args)
-    except (ContentError, UsageError, AudioError, RecognizerError) as err:
-        _say_error(str(err))
-        return 1
     except KeyboardInterrupt:
         _say_error("backcare: stopped.")
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as err:  # the last resort: one line, not a traceback
+    except Exception as err:
+        if any(f"{kind.__module__}.{kind.__qualname__}" in ONE_LINE_ERRORS for kind in type(err).__mro__):
+            _say_error(str(err))
+            return 1
         if os.environ.get("BACKCARE_DEBUG"):
             raise
-        _say_error(f"backcare: unexpected error: {type(err).__name__}: {err}")
+        _say_error(f"backcare: unexpected error: {type(err).__name__}: {err}")  # the last resort, not a traceback
         return 1
 
 
 def _run(args: argparse.Namespace) -> int:
+    from .content import load_content
+
     if args.command == "validate":
         from .recognize import check_speakable
 
