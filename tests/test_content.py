@@ -161,3 +161,11 @@ def test_validate_names_template_words_the_recognizer_cannot_hear(pack, capsys):
     assert main(["validate", str(pack)]) == 1
     err = capsys.readouterr().err
     assert "intents.yaml" in err and "zorblefrax" in err and "step" not in err
+
+
+@pytest.mark.parametrize("where", ["missing", "intents.yaml"])
+def test_a_content_path_that_is_no_directory_is_one_problem_not_one_per_file(pack, where, capsys):
+    found = problems(pack / where)
+    assert len(found) == 1 and "directory" in found[0] and str(pack / where) in found[0]
+    assert main(["validate", str(pack / where)]) == 1
+    assert len(capsys.readouterr().err.splitlines()) == 1

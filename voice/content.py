@@ -590,6 +590,9 @@ def _check_lines(f: _File, doc: _Map) -> Lines | None:
 def load_content(directory: Path | str | None = None) -> Content:
     """Parse and check every content file; raises ContentError listing every problem found."""
     directory = Path(directory) if directory is not None else DEFAULT_DIR
+    if not directory.is_dir():  # one line for the mistake, not one per file it should hold
+        why = "not a directory" if directory.exists() else "no such directory"
+        raise ContentError([Problem(directory, 0, f"{why}; a content directory holds {', '.join(FILES)}")])
     problems: list[Problem] = []
     docs: dict[str, _Map | None] = {}
     digest = hashlib.sha256()
