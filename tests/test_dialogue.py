@@ -193,29 +193,26 @@ def test_goodbye_ends_politely(harness):
     assert reply and harness.assistant.finished
 
 
-def test_interrupted_guide_is_offered_at_next_start(content, understander):
+def next_start_after(content, understander, *said: str) -> Harness:
+    """A fresh start of the assistant after a session in which the person said `said`, sharing its memory."""
     store = MemoryStore()
     first = Harness(content, understander, store)
-    first.say("guide massage")
-    first.say("next")
-    first.say("next")
-    assert store.load().bookmark == Bookmark("massage", 3, None)
+    for text in said:
+        first.say(text)
     again = Harness(content, understander, store)
     again.assistant.start()
+    return again
+
+
+def test_interrupted_guide_is_offered_at_next_start(content, understander):
+    again = next_start_after(content, understander, "guide massage", "next", "next")
     assert "step 3 of the back massage" in again.spoken[-1].text
     reply = again.say("yes")
     assert reply[-1].step == 3 and reply[-1].text.startswith("Step three")
 
 
 def test_goodbye_inside_a_guide_keeps_the_place_for_next_time(content, understander):
-    store = MemoryStore()
-    first = Harness(content, understander, store)
-    first.say("guide massage")
-    first.say("next")
-    first.say("goodbye")
-    assert first.assistant.finished
-    again = Harness(content, understander, store)
-    again.assistant.start()
+    again = next_start_after(content, understander, "guide massage", "next", "goodbye")
     assert "step 2 of the back massage" in again.spoken[-1].text
 
 
