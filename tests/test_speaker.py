@@ -54,10 +54,10 @@ def test_wav_speaker_passes_lines_on_with_its_rate(tmp_path):
 
 def test_wav_speaker_numbers_after_an_earlier_session_instead_of_over_it(tmp_path):
     (tmp_path / "0001.wav").write_bytes(b"earlier")
-    (tmp_path / "0003.wav").write_bytes(b"earlier too")  # 0002 deleted by the person: still no overwrite
+    (tmp_path / "10003.wav").write_bytes(b"earlier too")  # past 9999, and 0002 deleted: still no overwrite
     WavSpeaker(tmp_path).say("Carrying on.")
-    assert (tmp_path / "0003.wav").read_bytes() == b"earlier too"
-    assert seconds_of(tmp_path / "0004.wav") > 0.3
+    assert (tmp_path / "10003.wav").read_bytes() == b"earlier too"
+    assert seconds_of(tmp_path / "10004.wav") > 0.3
 
 
 def test_a_full_disk_stops_the_wav_log_once_and_the_speech_goes_on(tmp_path, monkeypatch):

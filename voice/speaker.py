@@ -174,7 +174,7 @@ class WavSpeaker:
         self.then = then
         self.warn = warn or (lambda err: None)
         self.writing = True
-        self.count = max((int(path.stem) for path in self.directory.glob("[0-9][0-9][0-9][0-9].wav")), default=0)
+        self.count = max((int(path.stem) for path in self.directory.glob("*.wav") if path.stem.isdigit()), default=0)
 
     def say(self, text: str) -> None:
         if self.writing:
