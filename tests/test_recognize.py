@@ -241,6 +241,19 @@ def test_bad_audio_files_give_one_line(tmp_path, payload, message):
         load_wav(path)
 
 
+@pytest.mark.filterwarnings("error")
+def test_a_float_wav_with_damaged_samples_loads_quietly(tmp_path):
+    import struct
+
+    samples = np.array([0.5, np.nan, np.inf, -np.inf, -0.5] * 3200, dtype="<f4")
+    fmt = struct.pack("<HHIIHH", 3, 1, SAMPLE_RATE, SAMPLE_RATE * 4, 4, 32)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", samples.nbytes) + samples.tobytes()
+    path = tmp_path / "damaged.wav"
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    loaded = load_wav(path).samples()
+    assert list(loaded[:5]) == [16384, 0, 32767, -32768, -16384]
+
+
 def test_empty_and_truncated_wav(voices, tmp_path):
     empty = write_wav(tmp_path / "empty.wav", np.zeros(0, dtype=np.int16))
     with pytest.raises(AudioError, match="empty"):

@@ -128,6 +128,7 @@ def to_pcm16(frames: bytes, channels: int, width: int, rate: int, floating: bool
     """Any PCM (8-32 bit integers or 32/64 bit floats, any channels, any rate) as 16 kHz mono 16-bit."""
     if floating:
         data = np.frombuffer(frames, dtype="<f4" if width == 4 else "<f8").astype(np.float32) * 32768
+        data = np.nan_to_num(data, nan=0.0, posinf=32767, neginf=-32768)  # a damaged float file: silence, not a warning
     elif width == 1:
         data = (np.frombuffer(frames, dtype=np.uint8).astype(np.float32) - 128) * 256
     elif width == 3:
