@@ -91,10 +91,15 @@ def test_a_log_that_cannot_be_kept_is_said_once_and_the_session_goes_on(home, mo
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
-def test_a_transcript_on_a_full_disk_stops_with_one_line(home, monkeypatch, capsys):
+def test_a_full_disk_stops_the_whole_log_with_one_line(home, monkeypatch, capsys):
     log = home / "log"
     log.mkdir()
     (log / "transcript.txt").symlink_to("/dev/full")  # every write fails: no space left on device
+
+    def disk_full(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("voice.speaker.synthesize", disk_full)  # and so does every WAV: still one line
     typed(monkeypatch, "what helps\ngoodbye\n")
     assert main(["--text", "--quiet", "--log", str(log)]) == 0
     err = capsys.readouterr().err

@@ -75,16 +75,17 @@ def run_live(args, content: Content) -> int:
 
     screen: Screen = TerminalScreen()
     log = Path(args.log) if args.log else None
+    log_trouble = _log_trouble_teller(screen, log)
     if log is not None:
         try:
-            screen = TranscriptScreen(screen, log)
+            screen = TranscriptScreen(screen, log, log_trouble)
         except OSError as err:
-            screen.notice(log_trouble(log, err))
+            log_trouble(err)
             log = None
     understander = Understander(content)
     clock: Clock = VirtualClock() if args.fast else RealClock()
     ears = _open_ears(args, understander, clock, screen)
-    speaker = _open_speaker(args, clock, screen, log)
+    speaker = _open_speaker(args, clock, screen, log, log_trouble)
     assistant = Assistant(content, speaker, clock, rng=random.Random(args.seed), store=FileStore(warn=screen.notice),
                           on_spoken=screen.spoken)
     try:
@@ -131,7 +132,7 @@ def endpointing(args) -> Endpointing:
     return settings
 
 
-def _open_speaker(args, clock: Clock, screen: Screen, log: Path | None) -> Speaker:
+def _open_speaker(args, clock: Clock, screen: Screen, log: Path | None, log_trouble) -> Speaker:
     if args.fast:
         from .simulate import TimedSpeaker
 
@@ -146,25 +147,34 @@ def _open_speaker(args, clock: Clock, screen: Screen, log: Path | None) -> Speak
             speaker = PrintSpeaker(stream=None)
     if log is not None:
         try:
-            return WavSpeaker(log, rate=speaker.rate, then=speaker, warn=lambda err: screen.notice(log_trouble(log, err)))
+            return WavSpeaker(log, rate=speaker.rate, then=speaker, warn=log_trouble)
         except OSError as err:
-            screen.notice(log_trouble(log, err))
+            log_trouble(err)
     return speaker
 
 
-def log_trouble(directory: Path, err: OSError) -> str:
-    """--log is the person's own record, never worth the session: a failure to keep it is said once, and the
-    assistant goes on without it."""
-    return f"backcare: cannot keep the log in {directory} ({err.strerror or err}); going on without it."
+def _log_trouble_teller(screen: Screen, directory: Path | None):
+    """--log is the person's own record, never worth the session: the first failure to keep it (a directory that
+    cannot be made, a full disk) is said in one line, and the assistant goes on without it."""
+    told = False
+
+    def tell(err: OSError) -> None:
+        nonlocal told
+        if not told:
+            told = True
+            screen.notice(f"backcare: cannot keep the log in {directory} ({err.strerror or err}); going on without it.")
+
+    return tell
 
 
 class TranscriptScreen:
-    """--log: everything shown is also appended to DIR/transcript.txt, flushed line by line."""
+    """--log: everything shown is also appended to DIR/transcript.txt, flushed line by line; a write that fails
+    (a full disk) stops the writing and is told to `warn`."""
 
-    def __init__(self, screen: Screen, directory: Path):
+    def __init__(self, screen: Screen, directory: Path, warn):
         directory.mkdir(parents=True, exist_ok=True)
         self.screen = screen
-        self.directory = directory
+        self.warn = warn
         self.file: TextIO | None = (directory / "transcript.txt").open("a", encoding="utf-8")
 
     def notice(self, message: str) -> None:
@@ -189,7 +199,7 @@ class TranscriptScreen:
             self.file.flush()
         except OSError as err:
             self.close()
-            self.screen.notice(log_trouble(self.directory, err))
+            self.warn(err)
 
     def close(self) -> None:
         if self.file is not None:

@@ -165,7 +165,7 @@ class Pyttsx3Speaker:
 
 class WavSpeaker:
     """Writes each utterance to DIR/0001.wav, 0002.wav ... after any already there; optionally passes it on to
-    another speaker. A write that fails (a full disk) stops the writing, not the speech: `warn` hears why, once."""
+    another speaker. A write that fails (a full disk) stops the writing, not the speech, and is told to `warn`."""
 
     def __init__(self, directory: Path, rate: int = DEFAULT_RATE, then: Speaker | None = None, warn=None):
         self.directory = Path(directory)
