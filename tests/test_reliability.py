@@ -182,6 +182,15 @@ def test_the_live_loop_tells_the_ears_when_the_next_step_is_due(home, monkeypatc
     assert untils[1] is not None and untils[1] > start  # inside the massage: its first deadline
 
 
+@pytest.mark.parametrize("argv", [["--seed", "x"], ["render", "compress", "out.wav", "--minutes", "abc"],
+                                  ["understand", "--batch"], ["nosuchcommand"]])
+def test_a_mistyped_command_line_is_one_line_not_the_usage_block(argv, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and len(err.splitlines()) == 1 and "--help" in err
+
+
 def test_ctrl_c_while_the_modules_load_is_one_line(monkeypatch, capsys):
     """In the first fraction of a second Ctrl-C lands while numpy, yaml and the content load: main() must be
     around that too, not only around the conversation."""

@@ -27,8 +27,16 @@ def _say_error(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse prints its whole usage block above a mistake; here the mistake is one line that points to --help
+    (subcommands' parsers are of this class too)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="backcare", description="Offline voice assistant for back pain after sex.")
+    parser = _Parser(prog="backcare", description="Offline voice assistant for back pain after sex.")
     parser.add_argument("--content", metavar="DIR", help="content directory (default: the bundled prompts/)")
     parser.add_argument("--seed", type=int, default=None, help="seed for picking wordings (repeatable runs)")
     parser.add_argument("--text", action="store_true", help="type instead of speaking; replies are printed and spoken")
