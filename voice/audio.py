@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import OneLineError
+
 SAMPLE_RATE = 16000
 # Samples the microphone hands over at a time (SpeechRecognition's default): 64 ms. The recognizer decodes each
 # as it arrives, so what is left to decode when an utterance ends is at most this much.
@@ -30,7 +32,7 @@ LONGEST_PHRASE_SECONDS = 15
 LARGEST_WAV_BYTES = 1 << 30
 
 
-class AudioError(Exception):
+class AudioError(OneLineError):
     """One line for the user: what is wrong with the audio or the device."""
 
 

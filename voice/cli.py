@@ -13,14 +13,11 @@ import sys
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from .errors import OneLineError
 
-class UsageError(Exception):
+
+class UsageError(OneLineError):
     """A mistake in how the command was called; its message is the one line the user sees."""
-
-
-# Errors whose message is already the one line a user should see. Named, not imported: see main().
-ONE_LINE_ERRORS = {"voice.cli.UsageError", "voice.audio.AudioError", "voice.content.ContentError",
-                   "voice.recognize.RecognizerError"}
 
 
 def _say_error(message: str) -> None:
@@ -77,18 +74,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         return _run(args)
+    except OneLineError as err:
+        _say_error(str(err))
+        return 1
     except KeyboardInterrupt:
         _say_error("backcare: stopped.")
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as err:
-        if any(f"{kind.__module__}.{kind.__qualname__}" in ONE_LINE_ERRORS for kind in type(err).__mro__):
-            _say_error(str(err))
-            return 1
+    except Exception as err:  # the last resort: one line, not a traceback
         if os.environ.get("BACKCARE_DEBUG"):
             raise
-        _say_error(f"backcare: unexpected error: {type(err).__name__}: {err}")  # the last resort, not a traceback
+        _say_error(f"backcare: unexpected error: {type(err).__name__}: {err}")
         return 1
 
 

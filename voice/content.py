@@ -18,6 +18,8 @@ import yaml
 from hassil import Intents, ListReference, RuleReference, Sentence, parse_sentence
 from hassil.expression import Group
 
+from .errors import OneLineError
+
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "prompts"
 FILES = ("intents.yaml", "answers.yaml", "guides.yaml", "dialogue.yaml")
 
@@ -54,7 +56,7 @@ class Problem:
         return f"{self.path}:{self.line}: {self.message}"
 
 
-class ContentError(Exception):
+class ContentError(OneLineError):
     """Raised with every problem found, so one run of `validate` shows them all."""
 
     def __init__(self, problems: list[Problem]):

@@ -30,6 +30,7 @@ import platformdirs
 from .audio import LONGEST_PHRASE_SECONDS, MICROPHONE_CHUNK, SAMPLE_RATE, AudioClip, AudioError, load_wav
 from .content import Content
 from .decoders import GRAMMAR_OPTIONS, OpinionProcess, is_speech_sound
+from .errors import OneLineError
 from .fsg import compile_fsg, load_fsg
 from .grammar import GRAMMAR_RULE, compile_arpa, compile_jsgf, words_of
 from .understand import Understander, Understanding
@@ -132,7 +133,7 @@ CHUNK_SECONDS = MICROPHONE_CHUNK / SAMPLE_RATE
 NOISE_FLOOR_RMS = 40.0
 
 
-class RecognizerError(Exception):
+class RecognizerError(OneLineError):
     """The recognizer cannot be built (for example a template word has no pronunciation)."""
 
 
