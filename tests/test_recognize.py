@@ -70,11 +70,12 @@ def test_grammar_is_cached_and_rebuilt_when_content_changes(content, tmp_path):
     assert build_files(changed, tmp_path)[0] != first[0]
 
 
-@pytest.mark.parametrize("family, floor", [("espeak-ng", 6), ("flite", 7)])
-def test_in_scope_speech_floor(recognizer, voices, family, floor):
+@pytest.mark.parametrize("family, speed, floor", [("espeak-ng", 150, 6), ("espeak-ng", 120, 6), ("espeak-ng", 180, 6),
+                                                  ("flite", 150, 7)])
+def test_in_scope_speech_floor(recognizer, voices, family, speed, floor):
     said = VOICE_FAMILIES[family]
     right = sum(
-        recognizer.transcribe(speak(text, voices, voice=said[i % len(said)])).heard.intent == intent
+        recognizer.transcribe(speak(text, voices, voice=said[i % len(said)], speed=speed)).heard.intent == intent
         for i, (text, intent) in enumerate(IN_SCOPE)
     )
     assert right >= floor, right  # scripts/bench reports the full figure per voice and noise level
