@@ -281,8 +281,9 @@ def test_pyaudio_missing_is_a_clear_audio_error(monkeypatch):
     ("--end-silence", "60", "backcare: --end-silence must be from 0.2 to 5 seconds"),
     ("--energy-threshold", "0", "backcare: --energy-threshold must be from 10 to 10000"),
     ("--calibration", "-1", "backcare: --calibration must be from 0 to 10 seconds"),
+    ("--wake", " ! ", 'backcare: --wake needs words to listen for, e.g. --wake "hey coach"'),
 ])
-def test_out_of_range_endpointing_is_one_line(home, capsys, option, value, message):
+def test_bad_listening_options_are_one_line(home, capsys, option, value, message):
     assert main(["--text", option, value]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [message]

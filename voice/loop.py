@@ -99,10 +99,13 @@ def run_live(args, content: Content) -> int:
 
 def _open_ears(args, understander: Understander, clock: Clock, screen: Screen) -> Ears:
     from .audio import AudioError
+    from .grammar import words_of
     from .listen import AudioFileEars, KeyboardEars, MicrophoneEars
     from .recognize import RecognizerError
 
     settings = endpointing(args)
+    if args.wake is not None and not words_of(args.wake):  # else no wake phrase at all, silently
+        raise UsageError('backcare: --wake needs words to listen for, e.g. --wake "hey coach"')
     if args.text:
         return KeyboardEars(understander)
     if args.input_audio:
