@@ -269,6 +269,16 @@ def test_simulate_accepts_anything(content, understander, turns, junk):
     assert times == sorted(times)
 
 
+def test_a_script_of_many_bad_lines_is_not_a_page_of_warnings():
+    from voice.simulate import parse_script
+
+    warnings = []
+    turns = parse_script(["0\tguide massage"] + ["\x00\x7fELF junk"] * 10 + ["5\tstop"], warn=warnings.append)
+    assert [turn.text for turn in turns] == ["guide massage", "stop"]
+    assert [w.split(":")[0] for w in warnings[:3]] == ["line 2", "line 3", "line 4"]
+    assert warnings[3:] == ["7 more lines like that skipped"]
+
+
 def test_pyaudio_missing_is_a_clear_audio_error(monkeypatch):
     from voice.audio import Microphone
 

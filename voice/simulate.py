@@ -20,6 +20,8 @@ from .understand import Understander
 
 # A guide left paused forever, or a script far in the future, stops the simulation here.
 MAX_VIRTUAL_SECONDS = 24 * 3600
+# Malformed lines named one by one; the rest are counted. The wrong file (a binary, a long text) is not a page of warnings.
+NAMED_BAD_LINES = 3
 
 
 @dataclass(frozen=True)
@@ -29,8 +31,8 @@ class Turn:
 
 
 def parse_script(lines: Iterable[str], warn: Callable[[str], None] = lambda message: None) -> list[Turn]:
-    """Turns in time order; a malformed line is reported through `warn` and skipped."""
-    turns = []
+    """Turns in time order; malformed lines are reported through `warn` and skipped."""
+    turns, bad = [], []
     for number, line in enumerate(lines, start=1):
         line = line.rstrip("\r\n")
         if not line.strip() or line.lstrip().startswith("#"):
@@ -41,9 +43,13 @@ def parse_script(lines: Iterable[str], warn: Callable[[str], None] = lambda mess
             if not tab or not 0 <= t <= MAX_VIRTUAL_SECONDS:
                 raise ValueError
         except ValueError:
-            warn(f"line {number}: expected SECONDS<TAB>UTTERANCE with 0 <= SECONDS <= {MAX_VIRTUAL_SECONDS}, skipped")
+            bad.append(number)
             continue
         turns.append(Turn(t, text.split("#", 1)[0].strip()))
+    for number in bad[:NAMED_BAD_LINES]:
+        warn(f"line {number}: expected SECONDS<TAB>UTTERANCE with 0 <= SECONDS <= {MAX_VIRTUAL_SECONDS}, skipped")
+    if len(bad) > NAMED_BAD_LINES:
+        warn(f"{len(bad) - NAMED_BAD_LINES} more lines like that skipped")
     return sorted(turns, key=lambda turn: turn.t)
 
 
