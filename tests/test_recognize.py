@@ -43,8 +43,14 @@ PERSON = "flite:slt"
 
 
 @pytest.fixture(scope="module")
-def recognizer(understander, tmp_path_factory):
-    recognizer = Recognizer(understander, tmp_path_factory.mktemp("cache"))
+def cache(tmp_path_factory):
+    """The compiled grammar's directory, shared so that a fresh recognizer starts quickly."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def recognizer(understander, cache):
+    recognizer = Recognizer(understander, cache)
     yield recognizer
     recognizer.close()
 
@@ -70,15 +76,25 @@ def test_grammar_is_cached_and_rebuilt_when_content_changes(content, tmp_path):
     assert build_files(changed, tmp_path)[0] != first[0]
 
 
-@pytest.mark.parametrize("family, speed, floor", [("espeak-ng", 150, 6), ("espeak-ng", 120, 6), ("espeak-ng", 180, 6),
-                                                  ("flite", 150, 7)])
-def test_in_scope_speech_floor(recognizer, voices, family, speed, floor):
+@pytest.mark.parametrize("family, floor", [("espeak-ng", 6), ("flite", 7)])
+def test_in_scope_speech_floor(recognizer, voices, family, floor):
     said = VOICE_FAMILIES[family]
     right = sum(
-        recognizer.transcribe(speak(text, voices, voice=said[i % len(said)], speed=speed)).heard.intent == intent
+        recognizer.transcribe(speak(text, voices, voice=said[i % len(said)])).heard.intent == intent
         for i, (text, intent) in enumerate(IN_SCOPE)
     )
     assert right >= floor, right  # scripts/bench reports the full figure per voice and noise level
+
+
+@pytest.mark.parametrize("speed", [120, 180])
+def test_slower_and_faster_speech_floor(understander, cache, voices, speed):
+    """Words per minute; the other tests' voices speak at 150."""
+    recognizer = Recognizer(understander, cache)  # fresh: what the shared one heard before (test order) shifts its running averages
+    try:
+        right = sum(recognizer.transcribe(speak(text, voices, speed=speed)).heard.intent == intent for text, intent in IN_SCOPE)
+    finally:
+        recognizer.close()
+    assert right >= 6, right
 
 
 # Not template sentences: each has words the grammar lacks, so its best sentence of ours fits the sound badly.
