@@ -55,6 +55,15 @@ def recognizer(understander, cache):
     recognizer.close()
 
 
+@pytest.fixture
+def fresh_recognizer(understander, cache):
+    """One that has heard nothing yet: what the shared one heard before (the tests that ran first in this worker)
+    shifts its running averages."""
+    recognizer = Recognizer(understander, cache)
+    yield recognizer
+    recognizer.close()
+
+
 @pytest.fixture(scope="module")
 def voices(tmp_path_factory):
     return tmp_path_factory.mktemp("voices")
@@ -87,13 +96,9 @@ def test_in_scope_speech_floor(recognizer, voices, family, floor):
 
 
 @pytest.mark.parametrize("speed", [120, 180])
-def test_slower_and_faster_speech_floor(understander, cache, voices, speed):
+def test_slower_and_faster_speech_floor(fresh_recognizer, voices, speed):
     """Words per minute; the other tests' voices speak at 150."""
-    recognizer = Recognizer(understander, cache)  # fresh: what the shared one heard before (test order) shifts its running averages
-    try:
-        right = sum(recognizer.transcribe(speak(text, voices, speed=speed)).heard.intent == intent for text, intent in IN_SCOPE)
-    finally:
-        recognizer.close()
+    right = sum(fresh_recognizer.transcribe(speak(text, voices, speed=speed)).heard.intent == intent for text, intent in IN_SCOPE)
     assert right >= 6, right
 
 
@@ -108,13 +113,12 @@ PARAPHRASES = [
 ]
 
 
-def test_paraphrases_are_heard_when_the_ngram_decoder_agrees(understander, voices, cache):
-    recognizer = Recognizer(understander, cache)  # fresh: what it heard before shifts its running averages
-    transcripts = [(recognizer.transcribe(speak(text, voices, voice=voice)), intent) for text, intent, voice in PARAPHRASES]
+def test_paraphrases_are_heard_when_the_ngram_decoder_agrees(voices, fresh_recognizer):
+    transcripts = [(fresh_recognizer.transcribe(speak(text, voices, voice=voice)), intent) for text, intent, voice in PARAPHRASES]
     right = [t for t, intent in transcripts if t.heard.intent == intent]
     assert len(right) >= 4, [(t.raw, t.loose) for t, _ in transcripts]
     # Some of them only because the n-gram decoder heard the same request: the grammar's fit alone was too poor.
-    only_by_agreeing = [t for t in right if t.evidence.agreed and t.evidence.score < recognizer.min_score]
+    only_by_agreeing = [t for t in right if t.evidence.agreed and t.evidence.score < fresh_recognizer.min_score]
     assert len(only_by_agreeing) >= 2, [(t.raw, t.loose) for t in right]
 
 
@@ -128,14 +132,13 @@ PARAPHRASES_IN_OTHER_WORDS = [
 ]
 
 
-def test_paraphrases_are_heard_when_the_ngram_and_open_vocabulary_decoders_hear_the_same_request(understander, voices, cache):
-    recognizer = Recognizer(understander, cache)
-    transcripts = [(recognizer.transcribe(speak(text, voices, voice=voice)), intent)
+def test_paraphrases_are_heard_when_the_ngram_and_open_vocabulary_decoders_hear_the_same_request(voices, fresh_recognizer):
+    transcripts = [(fresh_recognizer.transcribe(speak(text, voices, voice=voice)), intent)
                    for text, intent, voice in PARAPHRASES_IN_OTHER_WORDS]
     right = [t for t, intent in transcripts if t.heard.intent == intent]
     assert len(right) >= 2, [(t.raw, t.loose, t.open) for t, _ in transcripts]
     # Some only by that: the grammar's sentence fitted too badly and asked for something else.
-    confirmed = [t for t in right if t.evidence.score < recognizer.min_score and not t.evidence.agreed
+    confirmed = [t for t in right if t.evidence.score < fresh_recognizer.min_score and not t.evidence.agreed
                  and t.heard == t.evidence.confirmed]
     assert confirmed, [(t.raw, t.loose, t.open) for t in right]
 
@@ -281,7 +284,7 @@ def test_empty_and_truncated_wav(voices, tmp_path):
     assert load_wav(truncated).seconds > 0
 
 
-def test_a_recording_is_heard_turn_by_turn_like_the_microphone(understander, voices, tmp_path, cache):
+def test_a_recording_is_heard_turn_by_turn_like_the_microphone(understander, voices, tmp_path, fresh_recognizer):
     from voice.clock import VirtualClock
     from voice.listen import AudioFileEars
 
@@ -289,7 +292,7 @@ def test_a_recording_is_heard_turn_by_turn_like_the_microphone(understander, voi
     clips = [speak(text, voices, voice=PERSON) for text, _ in said]
     path = conversation([(0.5 + 3 * i, clip) for i, clip in enumerate(clips)], tmp_path / "three.wav")
     clock = VirtualClock()
-    ears = AudioFileEars(path, understander, clock, Recognizer(understander, cache))
+    ears = AudioFileEars(path, understander, clock, fresh_recognizer)
     for i, ((_, intent), clip) in enumerate(zip(said, clips)):
         assert ears.listen(None).intent == intent  # each turn heard, one at a time
         voiced = np.flatnonzero(np.abs(clip.samples()) > 100) / SAMPLE_RATE + 0.5 + 3 * i
@@ -298,19 +301,19 @@ def test_a_recording_is_heard_turn_by_turn_like_the_microphone(understander, voi
         ears.listen(None)
 
 
-def test_listening_to_a_recording_times_out_on_its_clock(understander, voices, tmp_path, cache):
+def test_listening_to_a_recording_times_out_on_its_clock(understander, voices, tmp_path, fresh_recognizer):
     from voice.clock import VirtualClock
     from voice.listen import AudioFileEars
 
     path = conversation([(4.0, speak("how much longer", voices))], tmp_path / "late.wav")
     clock = VirtualClock()
-    ears = AudioFileEars(path, understander, clock, Recognizer(understander, cache), Endpointing(calibration=0))
+    ears = AudioFileEars(path, understander, clock, fresh_recognizer, Endpointing(calibration=0))
     assert ears.listen(1.0) is None and 0.9 <= clock.now() <= 1.2  # nobody spoke yet: a guide deadline can fire
     assert ears.listen(0.0) is None and clock.now() <= 1.2  # a deadline already due does not wait for speech
     assert ears.listen(10.0).text == "how much longer"
 
 
-def test_inside_a_guide_a_sound_that_never_pauses_is_cut_soon_after_the_step_is_due(understander, tmp_path, cache):
+def test_inside_a_guide_a_sound_that_never_pauses_is_cut_soon_after_the_step_is_due(understander, tmp_path, fresh_recognizer):
     """A television left on: without the cut, the next step waited for SpeechRecognition's 15 s phrase limit."""
     from voice.clock import VirtualClock
     from voice.listen import STEP_GRACE_SECONDS, AudioFileEars
@@ -318,7 +321,7 @@ def test_inside_a_guide_a_sound_that_never_pauses_is_cut_soon_after_the_step_is_
     noise = np.random.default_rng(0).normal(0, 3000, 20 * SAMPLE_RATE)
     path = write_wav(tmp_path / "tv.wav", np.concatenate([np.zeros(SAMPLE_RATE), noise]))  # quiet, then 20 s of it
     clock = VirtualClock()
-    ears = AudioFileEars(path, understander, clock, Recognizer(understander, cache))
+    ears = AudioFileEars(path, understander, clock, fresh_recognizer)
     heard = ears.listen(1.0, idle=False, until=3.0)
     assert heard is not None and heard.intent is None  # heard, and not taken for a command
     assert 3.0 + STEP_GRACE_SECONDS <= clock.now() <= 3.0 + STEP_GRACE_SECONDS + 0.2
@@ -418,7 +421,7 @@ def test_the_threshold_rises_with_the_room_noise_but_not_with_a_word_said_during
     assert quiet.recognizer.energy_threshold == Endpointing().energy_threshold  # the floor in a silent room
 
 
-def test_microphone_turns_are_decoded_as_they_stream_in(understander, voices, tmp_path, cache):
+def test_microphone_turns_are_decoded_as_they_stream_in(understander, voices, tmp_path, fresh_recognizer):
     from voice.audio import Microphone
     from voice.clock import VirtualClock
     from voice.listen import MicrophoneEars, Recording
@@ -426,7 +429,7 @@ def test_microphone_turns_are_decoded_as_they_stream_in(understander, voices, tm
     recording = conversation([(0.5, speak("guide massage", voices)), (3.0, speak("how much longer", voices, voice="en+f3"))],
                              tmp_path / "mic.wav")
     mic = Microphone(Endpointing(calibration=0), source=Recording(load_wav(recording), VirtualClock()))
-    ears = MicrophoneEars(understander, microphone=mic, recognizer=Recognizer(understander, cache))
+    ears = MicrophoneEars(understander, microphone=mic, recognizer=fresh_recognizer)
     assert ears.listen(5.0, idle=True).text == "guide massage"
     assert ears.listen(5.0, idle=False).text == "how much longer"
 
