@@ -160,6 +160,9 @@ def test_stop_ends_the_guide_and_says_so(harness):
     ("hot pack for 18 minutes", 18, False),
     ("warm compress for forty five minutes", 20, True),
     ("heat pack for five minutes", 15, True),
+    ("heat for 90 minutes", 20, True),  # beyond the template's numbers: still heard, and clamped out loud
+    ("warm compress for twenty thousand minutes", 20, True),
+    ("heat for zero minutes", 15, True),
 ])
 def test_compress_length(harness, said, minutes, clamped):
     reply = harness.say(said)

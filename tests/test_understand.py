@@ -81,6 +81,26 @@ def test_paraphrase_slots_are_spotted(understander, minutes):
     assert 0 < result.confidence < 1
 
 
+@pytest.mark.parametrize("text,minutes", [
+    ("heat for 999 minutes", 999), ("warm compress for twenty thousand minutes", 20000),
+    ("hot pack for a hundred and five minutes", 105), ("heat for minus five minutes", -5), ("heat for 0 minutes", 0)])
+def test_numbers_beyond_the_templates_range_are_kept_for_the_dialogue_to_clamp(understander, text, minutes):
+    result = understander.understand(text)
+    assert result.intent == "guide_compress" and result.slots == {"minutes": minutes}
+
+
+def test_every_number_the_templates_say_is_spotted_as_hassil_reads_it(content):
+    """The spotter parses numbers itself; in the templates' own range it must agree with hassil's number words."""
+    from hassil.numbers import get_rbnf_engine
+
+    from voice.understand import normalize, spot_number
+
+    numbers = content.intents.slot_lists["minutes"]
+    for n in range(numbers.start, numbers.stop + 1, numbers.step):
+        spelled = get_rbnf_engine("en").format_number(n).text_by_ruleset.values()  # hassil samples ranges with these
+        assert {spot_number(normalize(words)) for words in spelled} | {spot_number(str(n))} == {n}
+
+
 def test_the_fuzzy_matcher_learns_from_every_template(content):
     """Not only an intent's first templates: a big first template must not crowd out the others."""
     from hassil import Intents

@@ -17,7 +17,6 @@ from typing import Any, Iterable, Mapping
 
 from hassil import ListReference, RangeSlotList, RuleReference, TextSlotList, recognize, sample_expression
 from hassil.expression import Group
-from hassil.numbers import get_rbnf_engine
 import numpy as np
 from rapidfuzz import fuzz, process
 
@@ -69,6 +68,7 @@ class SlotSpotter:
 
     def __init__(self, content: Content):
         self.phrases: dict[str, list[tuple[str, Any]]] = {}
+        self.numbers: set[str] = set()  # range lists: any number is spotted, in range or not (see spot_number)
         for name, slot_list in content.intents.slot_lists.items():
             pairs: list[tuple[str, Any]] = []
             if isinstance(slot_list, TextSlotList):
@@ -76,9 +76,8 @@ class SlotSpotter:
                     for phrase in sample_expression(value.text_in, language=content.intents.language):
                         pairs.append((normalize(phrase), value.value_out))
             elif isinstance(slot_list, RangeSlotList):
-                numbers = range(slot_list.start, slot_list.stop + 1, slot_list.step)
-                pairs += [(str(n), n) for n in numbers]
-                pairs += [(normalize(w), n) for n in numbers for w in _number_words(n, content.intents.language)]
+                self.numbers.add(name)
+                continue
             # Longest first, so "lower abdominal pain" wins over "pain".
             self.phrases[name] = sorted({p for p in pairs if p[0]}, key=lambda p: -len(p[0]))
         self.patterns = {
@@ -87,18 +86,49 @@ class SlotSpotter:
         }
 
     def spot(self, list_name: str, text: str) -> Any:
+        if list_name in self.numbers:
+            return spot_number(text)
         for pattern, value in self.patterns.get(list_name, ()):
             if pattern.search(text):
                 return value
         return None
 
 
-def _number_words(n: int, language: str) -> set[str]:
-    """hassil's own number words (it samples ranges with the same engine), so both paths agree."""
-    try:
-        return set(get_rbnf_engine(language).format_number(n).text_by_ruleset.values())
-    except ValueError:  # a language without number words: digits only
-        return set()
+_UNITS = {word: value for value, word in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
+    "eighteen nineteen".split())}
+_TENS = {word: value for value, word in zip(range(20, 100, 10), "twenty thirty forty fifty sixty seventy eighty ninety".split())}
+_SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
+_NUMBER_WORD = "|".join([*_UNITS, *_TENS, *_SCALES])
+NUMBER_TOKEN = "#"
+_NUMBER = re.compile(rf"(?<![a-z0-9'])(?:(minus|negative) )?(\d+|(?:{_NUMBER_WORD})(?: (?:and )?(?:{_NUMBER_WORD}))*)(?![a-z0-9'])")
+
+
+def spot_number(text: str) -> int | None:
+    """The first number in a normalized sentence, in digits or English words ("forty five", "twenty thousand",
+    "minus five"). Out-of-range numbers are kept, not dropped: the dialogue clamps them and says so, where a
+    sentence that lost its number would quietly get the default."""
+    found = _NUMBER.search(text)
+    if found is None:
+        return None
+    sign = -1 if found.group(1) else 1
+    if found.group(2).isdigit():
+        return sign * int(found.group(2))
+    total = current = 0
+    for word in found.group(2).split():
+        if word in _SCALES and _SCALES[word] == 100:
+            current = max(current, 1) * 100
+        elif word in _SCALES:
+            total, current = total + max(current, 1) * _SCALES[word], 0
+        elif word != "and":
+            current += _UNITS[word] if word in _UNITS else _TENS[word]
+    return sign * (total + current)
+
+
+def _numbers_folded(words: str) -> str:
+    """Every number as one token, for the fuzzy step: which number was said tells nothing of the intent, and typed
+    digits or a number no template holds ("a hundred and five") must not count as unknown words against a match."""
+    return _NUMBER.sub(NUMBER_TOKEN, words)
 
 
 class Understander:
@@ -127,7 +157,7 @@ class Understander:
         }
         word_sets: dict[frozenset[str], str] = {}
         for intent, text in sample_sentences(content.intents, SAMPLES_PER_INTENT):
-            words = normalize(text, self.skip_words)
+            words = _numbers_folded(normalize(text, self.skip_words))
             if not words:
                 continue
             word_sets.setdefault(frozenset(_stem(w) for w in words.split()), intent)
@@ -164,7 +194,7 @@ class Understander:
                 return Understanding(text, None, {}, 0.0)
             slots = {name: _plain(entity.value) for name, entity in result.entities.items()}
             return Understanding(text, result.intent.name, slots, 1.0)
-        intent, score = self._nearest(self._spelled(words.split()))
+        intent, score = self._nearest(_numbers_folded(words).split())
         if intent is None or intent == OUT_OF_SCOPE or score < self.threshold:
             return Understanding(text, None, {}, 0.0)
         slots = {}
@@ -178,7 +208,8 @@ class Understander:
         """The words of `text` that our sentences use, fillers aside, folded as the fuzzy step folds them, so that
         two decoders' words can be compared. Our words are those of the sentences sampled for the fuzzy step: a
         rare list value may be missing."""
-        return {stem for stem in map(_stem, normalize(text, self.skip_words).split()) if stem in self.column}
+        words = _numbers_folded(normalize(text, self.skip_words))
+        return {stem for stem in map(_stem, words.split()) if stem in self.column}
 
     def _without_ending(self, words: str) -> str:
         """The sentence without a courtesy at its end ("pause the timer for now"), unless that is all it is."""
@@ -186,14 +217,6 @@ class Understander:
             if words.endswith(" " + ending):
                 return words[: -len(ending) - 1]
         return words
-
-    def _spelled(self, words: list[str]) -> list[str]:
-        """Typed numbers as the sampled sentences spell them ("20" -> "twenty"), for the fuzzy step."""
-        spelled = []
-        for word in words:
-            spoken = _number_words(int(word), self.content.intents.language) if word.isdigit() and len(word) <= 3 else ()
-            spelled += min(spoken).replace("-", " ").split() if spoken else [word]
-        return spelled
 
     def _nearest(self, words: list[str]) -> tuple[str | None, float]:
         """The intent of the template sentence with the best IDF-weighted word F1, and that F1."""
