@@ -191,6 +191,17 @@ def test_a_mistyped_command_line_is_one_line_not_the_usage_block(argv, capsys):
     assert stopped.value.code == 2 and len(err.splitlines()) == 1 and "--help" in err
 
 
+def test_content_and_seed_are_taken_after_the_command_too(tmp_path, capsys):
+    """`backcare understand --content DIR` is how people type it; given on both sides, the later one counts."""
+    bundled = Path(__file__).resolve().parent.parent / "prompts"
+    for argv in (["understand", "--content", str(tmp_path), "next"],
+                 ["--content", str(bundled), "understand", "--seed", "3", "--content", str(tmp_path), "next"]):
+        assert main(argv) == 1
+        assert str(tmp_path) in capsys.readouterr().err  # the empty directory was the one read
+    assert main(["--content", str(tmp_path), "understand", "--content", str(bundled), "next"]) == 0
+    assert json.loads(capsys.readouterr().out)["intent"] == "next"
+
+
 def test_ctrl_c_while_the_modules_load_is_one_line(monkeypatch, capsys):
     """In the first fraction of a second Ctrl-C lands while numpy, yaml and the content load: main() must be
     around that too, not only around the conversation."""

@@ -32,10 +32,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
+def _content_options(parser: argparse.ArgumentParser, default) -> argparse.ArgumentParser:
+    """--content and --seed, before the command or after it ("backcare understand --content DIR ..."). After it
+    they default to SUPPRESS, so that the command's parser does not overwrite what was given before it."""
+    parser.add_argument("--content", metavar="DIR", default=default, help="content directory (default: the bundled prompts/)")
+    parser.add_argument("--seed", type=int, default=default, help="seed for picking wordings (repeatable runs)")
+    return parser
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="backcare", description="Offline voice assistant for back pain after sex.")
-    parser.add_argument("--content", metavar="DIR", help="content directory (default: the bundled prompts/)")
-    parser.add_argument("--seed", type=int, default=None, help="seed for picking wordings (repeatable runs)")
+    parser = _content_options(_Parser(prog="backcare", description="Offline voice assistant for back pain after sex."), None)
     parser.add_argument("--text", action="store_true", help="type instead of speaking; replies are printed and spoken")
     parser.add_argument("--quiet", action="store_true", help="print replies only, no voice")
     parser.add_argument("--input-audio", metavar="FILE.wav", help="listen to a recording instead of the microphone")
@@ -49,19 +55,20 @@ def _parser() -> argparse.ArgumentParser:
                         help="room noise measured at start to set the loudness of speech (default 0.5; 0: none)")
     parser.add_argument("--log", metavar="DIR", help="keep a transcript and the assistant's audio in DIR (off by default)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    shared = [_content_options(argparse.ArgumentParser(add_help=False), argparse.SUPPRESS)]
 
-    understand = commands.add_parser("understand", help="print what the assistant understands, as JSON")
+    understand = commands.add_parser("understand", parents=shared, help="print what the assistant understands, as JSON")
     understand.add_argument("inputs", nargs="*", metavar="TEXT_OR_WAV")
     understand.add_argument("--batch", metavar="FILE", help="one utterance (or WAV path with --audio) per line; - for stdin")
     understand.add_argument("--audio", action="store_true", help="inputs are WAV files")
 
-    validate = commands.add_parser("validate", help="check a content directory and list every mistake")
+    validate = commands.add_parser("validate", parents=shared, help="check a content directory and list every mistake")
     validate.add_argument("directory", nargs="?", metavar="DIR")
 
-    simulate = commands.add_parser("simulate", help="play a scripted conversation on a virtual clock")
+    simulate = commands.add_parser("simulate", parents=shared, help="play a scripted conversation on a virtual clock")
     simulate.add_argument("script", metavar="FILE", help="lines of SECONDS<TAB>UTTERANCE; - for stdin")
 
-    render = commands.add_parser("render", help="write a whole guide, pauses included, to one WAV file")
+    render = commands.add_parser("render", parents=shared, help="write a whole guide, pauses included, to one WAV file")
     render.add_argument("guide", help="massage, compress or rest")
     render.add_argument("out", metavar="OUT.wav")
     render.add_argument("--minutes", type=int, help="compress length in minutes")
