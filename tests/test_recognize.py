@@ -239,6 +239,17 @@ def test_wav_of_any_common_format_is_accepted(voices, tmp_path):
     assert abs(loaded.seconds - clip.seconds) < 0.01
 
 
+@pytest.mark.parametrize("rate", [22050, 44100, 48000])
+def test_sound_above_what_16_khz_holds_does_not_fold_back_into_it(tmp_path, rate):
+    """Taken down to 16 kHz, a 10 kHz hiss must vanish, not come back as 6 kHz inside the band the model hears;
+    speech frequencies pass."""
+    seconds = np.arange(rate) / rate
+    for hertz, kept in ((1000, True), (10_000, False)):
+        tone = (8000 * np.sin(2 * np.pi * hertz * seconds)).astype(np.int16)
+        loaded = load_wav(write_wav(tmp_path / f"{hertz}.wav", tone, rate=rate)).samples()[1000:-1000].astype(float)
+        assert (np.sqrt(np.mean(loaded ** 2)) > 2000) == kept
+
+
 @pytest.mark.parametrize("sox_options", [
     ["-b", "24"], ["-b", "32"], ["-e", "floating-point", "-b", "32"], ["-r", "44100", "-c", "2"]])
 def test_wav_from_sound_editors_is_heard(recognizer, voices, tmp_path, sox_options):
