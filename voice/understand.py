@@ -63,7 +63,7 @@ class SlotSpotter:
     """Finds slot values (a cause, a symptom, a number of minutes) anywhere in a sentence.
 
     Built from the same hassil lists the templates use, so a synonym added to the content is
-    spotted here too.
+    spotted here too. A range list ({minutes}) takes any number, in its range or not (see spot_number).
     """
 
     def __init__(self, content: Content):
@@ -98,16 +98,16 @@ _UNITS = {word: value for value, word in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
     "eighteen nineteen".split())}
 _TENS = {word: value for value, word in zip(range(20, 100, 10), "twenty thirty forty fifty sixty seventy eighty ninety".split())}
-_SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
-_NUMBER_WORD = "|".join([*_UNITS, *_TENS, *_SCALES])
-NUMBER_TOKEN = "#"
+_SCALES = {"thousand": 1000, "million": 1_000_000}
+_NUMBER_WORD = "|".join([*_UNITS, *_TENS, "hundred", *_SCALES])
+_NUMBER_TOKEN = "#"  # no word normalize() leaves can be this
 _NUMBER = re.compile(rf"(?<![a-z0-9'])(?:(minus|negative) )?(\d+|(?:{_NUMBER_WORD})(?: (?:and )?(?:{_NUMBER_WORD}))*)(?![a-z0-9'])")
 
 
 def spot_number(text: str) -> int | None:
     """The first number in a normalized sentence, in digits or English words ("forty five", "twenty thousand",
     "minus five"). Out-of-range numbers are kept, not dropped: the dialogue clamps them and says so, where a
-    sentence that lost its number would quietly get the default."""
+    sentence that lost its number would quietly get the default. English only, as the recognizer's model is."""
     found = _NUMBER.search(text)
     if found is None:
         return None
@@ -116,7 +116,7 @@ def spot_number(text: str) -> int | None:
         return sign * int(found.group(2))
     total = current = 0
     for word in found.group(2).split():
-        if word in _SCALES and _SCALES[word] == 100:
+        if word == "hundred":
             current = max(current, 1) * 100
         elif word in _SCALES:
             total, current = total + max(current, 1) * _SCALES[word], 0
@@ -128,7 +128,7 @@ def spot_number(text: str) -> int | None:
 def _numbers_folded(words: str) -> str:
     """Every number as one token, for the fuzzy step: which number was said tells nothing of the intent, and typed
     digits or a number no template holds ("a hundred and five") must not count as unknown words against a match."""
-    return _NUMBER.sub(NUMBER_TOKEN, words)
+    return _NUMBER.sub(_NUMBER_TOKEN, words)
 
 
 class Understander:
