@@ -99,7 +99,8 @@ _UNITS = {word: value for value, word in enumerate(
     "eighteen nineteen".split())}
 _TENS = {word: value for value, word in zip(range(20, 100, 10), "twenty thirty forty fifty sixty seventy eighty ninety".split())}
 _SCALES = {"thousand": 1000, "million": 1_000_000}
-_NUMBER_WORD = "|".join([*_UNITS, *_TENS, "hundred", *_SCALES])
+_NUMBER_WORDS = frozenset([*_UNITS, *_TENS, "hundred", *_SCALES])
+_NUMBER_WORD = "|".join(_NUMBER_WORDS)
 _NUMBER_TOKEN = "#"  # no word normalize() leaves can be this
 _NUMBER = re.compile(rf"(?<![a-z0-9'])(?:(minus|negative) )?(\d+|(?:{_NUMBER_WORD})(?: (?:and )?(?:{_NUMBER_WORD}))*)(?![a-z0-9'])")
 
@@ -123,12 +124,6 @@ def spot_number(text: str) -> int | None:
         elif word != "and":
             current += _UNITS[word] if word in _UNITS else _TENS[word]
     return sign * (total + current)
-
-
-def _numbers_folded(words: str) -> str:
-    """Every number as one token, for the fuzzy step: which number was said tells nothing of the intent, and typed
-    digits or a number no template holds ("a hundred and five") must not count as unknown words against a match."""
-    return _NUMBER.sub(_NUMBER_TOKEN, words)
 
 
 class Understander:
@@ -157,10 +152,10 @@ class Understander:
         }
         word_sets: dict[frozenset[str], str] = {}
         for intent, text in sample_sentences(content.intents, SAMPLES_PER_INTENT):
-            words = _numbers_folded(normalize(text, self.skip_words))
+            words = normalize(text, self.skip_words)
             if not words:
                 continue
-            word_sets.setdefault(frozenset(_stem(w) for w in words.split()), intent)
+            word_sets.setdefault(frozenset(_term(w) for w in words.split()), intent)
         self.vocabulary = sorted({w for words in word_sets for w in words})
         self.column = {w: i for i, w in enumerate(self.vocabulary)}
         intents_using: dict[str, set[str]] = {}
@@ -194,7 +189,7 @@ class Understander:
                 return Understanding(text, None, {}, 0.0)
             slots = {name: _plain(entity.value) for name, entity in result.entities.items()}
             return Understanding(text, result.intent.name, slots, 1.0)
-        intent, score = self._nearest(_numbers_folded(words).split())
+        intent, score = self._nearest(words.split())
         if intent is None or intent == OUT_OF_SCOPE or score < self.threshold:
             return Understanding(text, None, {}, 0.0)
         slots = {}
@@ -208,8 +203,7 @@ class Understander:
         """The words of `text` that our sentences use, fillers aside, folded as the fuzzy step folds them, so that
         two decoders' words can be compared. Our words are those of the sentences sampled for the fuzzy step: a
         rare list value may be missing."""
-        words = _numbers_folded(normalize(text, self.skip_words))
-        return {stem for stem in map(_stem, words.split()) if stem in self.column}
+        return {term for term in map(_term, normalize(text, self.skip_words).split()) if term in self.column}
 
     def _without_ending(self, words: str) -> str:
         """The sentence without a courtesy at its end ("pause the timer for now"), unless that is all it is."""
@@ -223,9 +217,9 @@ class Understander:
         query = np.zeros(len(self.vocabulary), dtype=np.float32)
         unknown = 0.0
         for word in set(words):
-            column = self.column.get(_stem(word))
+            column = self.column.get(_term(word))
             if column is None:  # a misspelling of a known word still counts ("massge")
-                near = process.extractOne(_stem(word), self.vocabulary, scorer=fuzz.ratio, score_cutoff=SPELLING_CUTOFF)
+                near = process.extractOne(_term(word), self.vocabulary, scorer=fuzz.ratio, score_cutoff=SPELLING_CUTOFF)
                 column = near[2] if near and len(word) > 3 else None
             if column is None:
                 unknown += self.unknown_weight
@@ -238,6 +232,13 @@ class Understander:
 
 
 @functools.lru_cache(maxsize=None)
+def _term(word: str) -> str:
+    """A word as the fuzzy step counts it: every number word and typed number is one term (which number was said
+    tells nothing of the intent, and typed digits or a number no template holds, "a hundred and five", must not
+    count as unknown words against a match); any other word is stemmed."""
+    return _NUMBER_TOKEN if word in _NUMBER_WORDS or word.isdigit() else _stem(word)
+
+
 def _stem(word: str) -> str:
     """Crude English suffix folding so "hurts", "hurting" and "hurt" meet; applied to both sides."""
     for suffix, keep in (("'s", 2), ("ing", 4), ("ies", 3), ("es", 4), ("s", 3), ("ed", 4)):
