@@ -68,7 +68,7 @@ class SlotSpotter:
 
     def __init__(self, content: Content):
         self.phrases: dict[str, list[tuple[str, Any]]] = {}
-        self.numbers: set[str] = set()  # range lists: any number is spotted, in range or not (see spot_number)
+        self.number_lists: set[str] = set()  # range lists: any number is spotted, in range or not (see spot_number)
         for name, slot_list in content.intents.slot_lists.items():
             pairs: list[tuple[str, Any]] = []
             if isinstance(slot_list, TextSlotList):
@@ -76,7 +76,7 @@ class SlotSpotter:
                     for phrase in sample_expression(value.text_in, language=content.intents.language):
                         pairs.append((normalize(phrase), value.value_out))
             elif isinstance(slot_list, RangeSlotList):
-                self.numbers.add(name)
+                self.number_lists.add(name)
                 continue
             # Longest first, so "lower abdominal pain" wins over "pain".
             self.phrases[name] = sorted({p for p in pairs if p[0]}, key=lambda p: -len(p[0]))
@@ -86,7 +86,7 @@ class SlotSpotter:
         }
 
     def spot(self, list_name: str, text: str) -> Any:
-        if list_name in self.numbers:
+        if list_name in self.number_lists:
             return spot_number(text)
         for pattern, value in self.patterns.get(list_name, ()):
             if pattern.search(text):
@@ -100,7 +100,7 @@ _UNITS = {word: value for value, word in enumerate(
 _TENS = {word: value for value, word in zip(range(20, 100, 10), "twenty thirty forty fifty sixty seventy eighty ninety".split())}
 _SCALES = {"thousand": 1000, "million": 1_000_000}
 _NUMBER_WORDS = frozenset([*_UNITS, *_TENS, "hundred", *_SCALES])
-_NUMBER_WORD = "|".join(_NUMBER_WORDS)
+_NUMBER_WORD = "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))  # "sixty" tried before "six"; one pattern in every run
 _NUMBER_TOKEN = "#"  # no word normalize() leaves can be this
 _NUMBER = re.compile(rf"(?<![a-z0-9'])(?:(minus|negative) )?(\d+|(?:{_NUMBER_WORD})(?: (?:and )?(?:{_NUMBER_WORD}))*)(?![a-z0-9'])")
 
