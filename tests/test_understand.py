@@ -19,6 +19,7 @@ DEV_SET = Path(__file__).parent / "data" / "dev_set.tsv"
 DEV_SET_2 = Path(__file__).parent / "data" / "dev_set_2.tsv"
 DEV_SET_3 = Path(__file__).parent / "data" / "dev_set_3.tsv"
 DEV_SET_4 = Path(__file__).parent / "data" / "dev_set_4.tsv"
+DEV_SET_5 = Path(__file__).parent / "data" / "dev_set_5.tsv"
 # Held out: written without sight of the templates, never tuned on (see its header).
 BLIND_SET = Path(__file__).parent / "data" / "blind_set.tsv"
 
@@ -44,10 +45,24 @@ def load_dev_set(path: Path = DEV_SET) -> list[tuple[str | None, dict, str]]:
     ("yes", "yes", {}),
     ("pause the timer for now", "pause", {}),  # a courtesy at the end (the content's endings)
     ("not now", "no", {}),  # ... but a sentence that needs the word keeps it
+    ("who is prone to back pain after sex", "ask_risk_groups", {}),
+    ("what can i do for the pain", "ask_relief", {}),
 ])
 def test_exact_templates(understander, text, intent, slots):
     result = understander.understand(text)
     assert (result.intent, dict(result.slots), result.confidence) == (intent, slots, 1.0)
+
+
+# What the greeting, the help lines (prompts/dialogue.yaml) and the README tell a person to say. Each must be a
+# sentence of the templates, so of the recognizer's grammar: "what helps" was not, and spoken it was heard as
+# "well too fast" (slower) or not at all.
+@pytest.mark.parametrize("text", [
+    "why does my back hurt after sex", "who gets this", "who gets it", "what helps", "guide massage",
+    "warm compress", "resting positions", "make it twenty minutes", "next", "previous", "repeat", "pause",
+    "resume", "how much longer", "slower", "faster", "stop", "help", "goodbye", "yes", "no",
+])
+def test_what_the_assistant_tells_people_to_say_is_a_sentence_it_can_hear(understander, text):
+    assert understander.understand(text).confidence == 1.0
 
 
 @pytest.mark.parametrize("text,symptom", [
@@ -113,7 +128,7 @@ def test_the_fuzzy_matcher_learns_from_every_template(content):
     assert result.intent == "ask_relief" and 0 < result.confidence < 1
 
 
-@pytest.mark.parametrize("path", [DEV_SET, DEV_SET_2, DEV_SET_3, DEV_SET_4, BLIND_SET])
+@pytest.mark.parametrize("path", [DEV_SET, DEV_SET_2, DEV_SET_3, DEV_SET_4, DEV_SET_5, BLIND_SET])
 def test_dev_and_blind_sets_are_large_and_cover_every_intent(content, path):
     rows = load_dev_set(path)
     in_scope = [r for r in rows if r[0]]
@@ -121,7 +136,7 @@ def test_dev_and_blind_sets_are_large_and_cover_every_intent(content, path):
     assert {r[0] for r in in_scope} == set(INTENT_NAMES)
 
 
-@pytest.mark.parametrize("path", [DEV_SET, DEV_SET_2, DEV_SET_3, DEV_SET_4])
+@pytest.mark.parametrize("path", [DEV_SET, DEV_SET_2, DEV_SET_3, DEV_SET_4, DEV_SET_5])
 def test_dev_set_accuracy_floor(understander, path):
     """The aim (95% / 5%) is reported by scripts/bench, also on the held-out set; this floor catches a broken matcher."""
     rows = load_dev_set(path)
@@ -136,7 +151,7 @@ def test_dev_set_accuracy_floor(understander, path):
     assert accepted / len(out) <= 0.08
 
 
-@pytest.mark.parametrize("path", [DEV_SET, DEV_SET_2, DEV_SET_3, DEV_SET_4])
+@pytest.mark.parametrize("path", [DEV_SET, DEV_SET_2, DEV_SET_3, DEV_SET_4, DEV_SET_5])
 def test_every_warning_symptom_in_the_dev_sets_is_a_red_flag(understander, path):
     missed = [(text, slots) for intent, slots, text in load_dev_set(path) if intent == "red_flag"
               if understander.understand(text).intent != "red_flag"]
