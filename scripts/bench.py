@@ -34,7 +34,7 @@ from voice.dialogue import Assistant  # noqa: E402
 from voice.simulate import parse_script, simulate  # noqa: E402
 from voice.store import MemoryStore  # noqa: E402
 from voice.understand import Understander, Understanding  # noqa: E402
-from tests.test_understand import BLIND_SET, DEV_SET, DEV_SET_2, DEV_SET_3, DEV_SET_4, DEV_SET_5, load_dev_set  # noqa: E402
+from tests.test_understand import BLIND_SET, DEV_SETS, load_dev_set  # noqa: E402
 
 DOCS = ROOT / "docs"
 console = Console()
@@ -54,10 +54,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def bench_text(content: Content, understander: Understander, repeats: int) -> tuple[list[Section], dict]:
-    sets = {label: load_dev_set(path) for label, path in (
-        ("development set", DEV_SET), ("second development set", DEV_SET_2), ("third development set", DEV_SET_3),
-        ("fourth development set", DEV_SET_4), ("fifth development set", DEV_SET_5),
-        ("held-out blind set", BLIND_SET))}
+    labels = ("development set", *(f"{n} development set" for n in ("second", "third", "fourth", "fifth")), "held-out blind set")
+    sets = {label: load_dev_set(path) for label, path in zip(labels, (*DEV_SETS, BLIND_SET), strict=True)}
     summaries, per_intent = [], {}
     for label, rows in sets.items():
         summary, per_intent[label] = _text_accuracy(understander, rows, label)
