@@ -225,6 +225,18 @@ def test_steady_noise_is_not_taken_for_a_request(recognizer, voices):
     assert recognizer.transcribe(speak("how much longer", voices)).text == "how much longer"
 
 
+def test_a_one_word_command_with_the_quiet_around_a_turn_is_not_taken_for_noise(fresh_recognizer, voices):
+    """Few speech sounds in two seconds of audio, as in a steady noise; but short ones, as in speech."""
+    from voice.audio import AudioClip
+
+    endpointing = Endpointing()
+    before, after = (np.zeros(int(seconds * SAMPLE_RATE), dtype="<i2") for seconds in (endpointing.lead_in, endpointing.end_silence))
+    said = [("resume", "en-us+m3"), ("yes", "en-us+m3"), ("yes", "flite:rms")]
+    heard = [fresh_recognizer.transcribe(AudioClip(np.concatenate([before, speak(text, voices, voice=voice).samples(), after]).tobytes()))
+             for text, voice in said]
+    assert sum(t.heard.intent == text for t, (text, _) in zip(heard, said)) >= 2, [t.raw for t in heard]
+
+
 def test_noise_does_not_break_decoding(recognizer, voices):
     clip = with_noise(speak("how much longer", voices), 20, "pink")
     assert recognizer.transcribe(clip).text == "how much longer"
