@@ -233,8 +233,8 @@ def test_a_one_word_command_with_the_quiet_around_a_turn_is_not_taken_for_noise(
     endpointing = Endpointing()
     before, after = (np.zeros(int(seconds * SAMPLE_RATE), dtype="<i2") for seconds in (endpointing.lead_in, endpointing.end_silence))
     said = [("resume", "en-us+m3"), ("yes", "en-us+m3"), ("yes", "flite:rms")]
-    heard = [fresh_recognizer.transcribe(AudioClip(np.concatenate([before, speak(text, voices, voice=voice).samples(), after]).tobytes()))
-             for text, voice in said]
+    clips = [AudioClip(np.concatenate([before, speak(text, voices, voice=voice).samples(), after]).tobytes()) for text, voice in said]
+    heard = [fresh_recognizer.transcribe(clip) for clip in clips]
     assert sum(t.heard.intent == text for t, (text, _) in zip(heard, said)) >= 2, [t.raw for t in heard]
 
 

@@ -121,14 +121,15 @@ WAKE_MIN_SCORE = -15.0
 # silence and noise) in the phone loop's hypothesis. Measured on 150 development clips (clean, 10 dB pink and
 # babble, off-topic): 4.2 per second or more, even "bit slower"; on 18 such noises: 1.0 or fewer.
 MIN_SPEECH_SOUNDS_PER_SECOND = 1.5
-# ... unless its speech sounds are as short as speech sounds are. A one-word command with the quiet the endpointing
-# keeps around a turn has few sounds per second too ("yes", "no", "resume": 0.9 to 1.5), and was turned away as
-# noise: 19 of the 1048 clips of the tuning audio (all in-scope, one or two words; off-topic speech never). What
-# tells noise apart is how long its sounds last: the phone loop spells a steady noise as one to four sounds
-# stretched over it, 0.65 s each on average or (mostly) far longer, on 48 noises (pink, white and brown, 1 to 9 s,
-# RMS 100 to 3000, with and without the quiet around); speech sounds last 0.21 s or less on average in 18 of those
-# 19 clips (0.57 s in "continue please" at 10 dB), and 0.58 s at most in any clip of the tuning audio. With this bound, of those 19 clips 7 more are
-# understood and 5 more given a wrong intent; no off-topic clip or noise is taken.
+# ... unless its speech sounds are as short as speech sounds are. A one-word command with the quiet the
+# endpointing keeps around a turn has few sounds per second too ("yes", "no", "resume": 0.9 to 1.5), and was
+# turned away as noise: 19 of the 1048 clips of the tuning audio (all in-scope, one or two words; off-topic speech
+# never). What tells noise apart is how long its sounds last: the phone loop spells a steady noise as one to four
+# sounds stretched over it, 0.65 s each on average or (mostly) far longer, on 48 noises (pink, white and brown, 1
+# to 9 s, RMS 100 to 3000, with and without the quiet around); speech sounds last 0.21 s or less on average in 18
+# of those 19 clips (0.57 s in "continue please" at 10 dB), and 0.58 s at most in any clip of the tuning audio.
+# With this bound, of those 19 clips 7 are understood and 5 given a wrong intent; no off-topic clip or noise is
+# taken.
 LONGEST_SPEECH_SOUND_SECONDS = 0.4
 # Audio files are fed to the decoder in the pieces the microphone hands over: PocketSphinx updates its running
 # cepstral mean after each piece, so the piece size changes results a little (at 100 ms, the size the figures above
