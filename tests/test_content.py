@@ -87,6 +87,8 @@ BROKEN = [
     ("intents.yaml", '"time left"', '"time (left"', "bad template syntax", "time (left"),
     ("intents.yaml", '"slow down"', '"slow {nothing} down"', "unknown list {nothing}", "slow {nothing} down"),
     ("intents.yaml", "  - for now\n", "  - For Now!\n", "endings: expected lower-case words", "For Now!"),
+    ("intents.yaml", "          cause: muscle_stiffness\n", "          cause: muscle_stifness\n", "fixed slot cause: muscle_stifness",
+     "muscle_stifness"),
     ("intents.yaml", 'unpause: "AH N P AO Z"', 'unpause: "uhn pause"', "pronunciation of 'unpause'", "uhn pause"),
     ("answers.yaml", "  - intent: ask_exercise\n", "  - intent: ask_exercize\n", "unknown intent 'ask_exercize'", "ask_exercize"),
     ("answers.yaml", "  - intent: ask_clinic\n", "  - intent: ask_exercise\n", "duplicate answer for 'ask_exercise'", None),

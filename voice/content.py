@@ -347,6 +347,18 @@ def _check_intents(f: _File, doc: _Map) -> Intents | None:
             if isinstance(part, RuleReference) and part.rule_name not in rules:
                 f.problem(line, f"{where}: unknown expansion rule <{part.rule_name}>")
 
+    def check_fixed_slots(slots: Any, line: int, intent: str) -> None:
+        """A block's `slots:` fill a slot whatever its sentences say: a misspelt value would match and get no answer."""
+        if slots is None:
+            return
+        if not isinstance(slots, _Map):
+            f.problem(line, f"intent {intent!r}: expected `slots:` to map a slot name to its value")
+            return
+        for slot, value in slots.items():
+            if slot not in SLOT_VALUES or value not in SLOT_VALUES[slot]:
+                allowed = ", ".join(f"{name}: {' | '.join(values)}" for name, values in SLOT_VALUES.items())
+                f.problem(slots.line_of(slot), f"intent {intent!r}: fixed slot {slot}: {value} is not one of {allowed}")
+
     if isinstance(rules, _Map):
         for rule, body in rules.items():
             check_template(body, rules.line_of(rule), f"expansion rule <{rule}>")
@@ -366,6 +378,7 @@ def _check_intents(f: _File, doc: _Map) -> Intents | None:
                 continue
             for text, text_line in zip(sentences, sentences.item_lines):
                 check_template(text, text_line, f"intent {name!r}")
+            check_fixed_slots(item.get("slots"), item.line_of("slots"), name)
     if isinstance(lists, _Map):
         for list_name, values in SLOT_VALUES.items():
             spec = lists.get(list_name)
