@@ -138,6 +138,7 @@ def sample_sentences(intents: Intents, per_intent: int, seed: int = 0) -> list[t
 
     Random rather than hassil's own sampler, which enumerates in order: its first few hundred sentences
     of an intent all come from its first template and differ only in the last list value."""
+    rng = random.Random()  # seeded afresh for each intent, below
     engine = get_rbnf_engine(intents.language)
 
     def draw(exp: Expression) -> str:
@@ -165,7 +166,7 @@ def sample_sentences(intents: Intents, per_intent: int, seed: int = 0) -> list[t
         if intent is None:
             continue
         templates = [s.expression for data in intent.data for s in data.sentences]
-        rng = random.Random(f"{seed}:{name}")  # per intent: editing one intent's templates leaves the others' draws as they were
+        rng.seed(f"{seed}:{name}")  # editing one intent's templates leaves the others' draws as they were
         sentences += [(name, " ".join(words_of(draw(rng.choice(templates)).replace("-", " ")))) for _ in range(per_intent)]
     return sentences
 
