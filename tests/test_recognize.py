@@ -190,9 +190,12 @@ SYMPTOMS_IN_OTHER_WORDS = [
 ]
 
 
-def test_a_warning_symptom_in_words_no_template_holds_is_heard(recognizer, understander, voices):
+def test_a_warning_symptom_in_words_no_template_holds_is_heard(fresh_recognizer, understander, voices):
+    """On a fresh recognizer: on the shared one, what the tests before it in its worker had said shifted its running
+    averages enough to take this floor from 2 of 4 to 1 (as xdist happened to share out the tests on 2026-11-27)."""
     from hassil import recognize
 
+    recognizer = fresh_recognizer
     for text, _, _ in SYMPTOMS_IN_OTHER_WORDS:
         assert recognize(text, understander.content.intents) is None, text
     transcripts = [(recognizer.transcribe(speak(text, voices, voice=voice)), symptom)
