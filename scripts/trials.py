@@ -11,8 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.audio_fixtures import with_noise  # noqa: E402
-from voice.audio import SAMPLE_RATE, AudioClip, Endpointing  # noqa: E402
+from tests.audio_fixtures import with_noise, with_quiet_around as quiet_around  # noqa: E402
 from voice.recognize import CHUNK_SECONDS, MIN_SCORE, Evidence  # noqa: E402
 
 
@@ -55,13 +54,9 @@ def outcomes(values, threshold=MIN_SCORE, ask_ngram=True):
 
 
 def with_quiet_around(clips):
-    """(intent, clip) pairs with the quiet the endpointing keeps around a turn: its lead-in before, its end
-    silence after. The synthetic clips start at once; espeak-ng's voices fare worse after quiet."""
-    import numpy as np
-
-    endpointing = Endpointing()
-    before, after = (np.zeros(int(seconds * SAMPLE_RATE), dtype=np.int16) for seconds in (endpointing.lead_in, endpointing.end_silence))
-    return [(intent, AudioClip(np.concatenate([before, clip.samples(), after]).astype("<i2").tobytes())) for intent, clip in clips]
+    """(intent, clip) pairs with the quiet the endpointing keeps around a turn (espeak-ng's voices fare worse after
+    quiet)."""
+    return [(intent, quiet_around(clip)) for intent, clip in clips]
 
 
 def noisy(clips, snr, kind, babble):

@@ -14,7 +14,7 @@ from voice.cli import main
 from voice.grammar import compile_jsgf
 from voice.recognize import CHUNK_SECONDS, LONGEST_FILE_SECONDS, MIN_SCORE, Recognizer, build_files, echoed, utterance_score
 
-from .audio_fixtures import FLITE_VOICES, conversation, pink_noise, speak, with_noise, write_wav
+from .audio_fixtures import FLITE_VOICES, conversation, pink_noise, speak, with_noise, with_quiet_around, write_wav
 
 IN_SCOPE = [
     ("how much longer", "time_left"),
@@ -232,13 +232,8 @@ def test_steady_noise_is_not_taken_for_a_request(recognizer, voices):
 
 def test_a_one_word_command_with_the_quiet_around_a_turn_is_not_taken_for_noise(fresh_recognizer, voices):
     """Few speech sounds in two seconds of audio, as in a steady noise; but short ones, as in speech."""
-    from voice.audio import AudioClip
-
-    endpointing = Endpointing()
-    before, after = (np.zeros(int(seconds * SAMPLE_RATE), dtype="<i2") for seconds in (endpointing.lead_in, endpointing.end_silence))
     said = [("resume", "en-us+m3"), ("yes", "en-us+m3"), ("yes", "flite:rms")]
-    clips = [AudioClip(np.concatenate([before, speak(text, voices, voice=voice).samples(), after]).tobytes()) for text, voice in said]
-    heard = [fresh_recognizer.transcribe(clip) for clip in clips]
+    heard = [fresh_recognizer.transcribe(with_quiet_around(speak(text, voices, voice=voice))) for text, voice in said]
     assert sum(t.heard.intent == text for t, (text, _) in zip(heard, said)) >= 2, [t.raw for t in heard]
 
 

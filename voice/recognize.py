@@ -9,8 +9,8 @@ than a free phone loop and a looser decoder, an n-gram model of our sentences, d
 when an open-vocabulary decoder heard none of its words, see ECHO_PENALTY), and that looser decoder did not
 hear the same request in it (see the Recognizer), nor did it and the open-vocabulary decoder both hear one
 (see OPEN_MIN_CONFIDENCE); a warning symptom the looser decoder hears clearly is taken all the same (see
-SYMPTOM_MIN_SCORE). Sound with next to no speech in it (a fan, a shower) is rejected too: few speech sounds,
-and long ones (see MIN_SPEECH_SOUNDS_PER_SECOND).
+SYMPTOM_MIN_SCORE). Sound with next to no speech in it (a fan, a shower, a knock) is rejected too: few speech
+sounds, and long ones or none a vowel (see MIN_SPEECH_SOUNDS_PER_SECOND).
 """
 
 from __future__ import annotations
