@@ -66,7 +66,7 @@ class Opinions:
     """What the three decoders heard in one utterance, as plain values that cross between processes. Scores are
     path scores in PocketSphinx's integer log units (None: the decoder found no path)."""
 
-    phones: str  # the phone loop's hypothesis ("SIL", "+NSN+" and the sounds between)
+    phones: str  # the phone loop's segments, one phone each ("SIL", "+NSN+" and the sounds between)
     phone_score: int | None
     speech_frames: int  # 10 ms frames the phone loop spent in speech sounds
     loose: str = ""  # what the n-gram decoder heard
@@ -110,10 +110,12 @@ class LocalOpinions:
         free = self.phone_loop.hyp()
         if free is None:
             return Opinions("", None, 0)
-        speech = sum(s.end_frame - s.start_frame + 1 for s in self.phone_loop.seg() if is_speech_sound(s.word))
+        # Sounds and their frames from the same segments, so the noise rule's count and length cannot disagree.
+        segments = list(self.phone_loop.seg())
+        speech = sum(s.end_frame - s.start_frame + 1 for s in segments if is_speech_sound(s.word))
         listened = self.loose in self.decoders  # not for the wake phrase
         loose, openly = (self.loose.hyp(), self.open_vocabulary.hyp()) if listened else (None, None)
-        return Opinions(free.hypstr, self.logmath.log(free.score), speech,
+        return Opinions(" ".join(s.word for s in segments), self.logmath.log(free.score), speech,
                         loose.hypstr.strip() if loose is not None else "",
                         self.logmath.log(loose.score) if loose is not None else None,
                         openly.hypstr if openly is not None else "")

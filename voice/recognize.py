@@ -118,7 +118,7 @@ WAKE_MIN_SCORE = -15.0
 # speech sounds, while the grammar still finds its nearest sentence ("bye", "fever") and, both being mostly
 # noise, it fits as well as speech does: pink and white noise of 2 to 10 s at RMS 300 to 3000 were taken for a
 # request 17 times in 18. So an utterance needs at least this many speech sounds per second (phones other than
-# silence and noise) in the phone loop's hypothesis. Measured on 150 development clips (clean, 10 dB pink and
+# silence and noise) in the phone loop's segments. Measured on 150 development clips (clean, 10 dB pink and
 # babble, off-topic): 4.2 per second or more, even "bit slower"; on 18 such noises: 1.0 or fewer.
 MIN_SPEECH_SOUNDS_PER_SECOND = 1.5
 # ... unless its speech sounds are as short as speech sounds are. A one-word command with the quiet the
