@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 from tests.audio_fixtures import FLITE_VOICES, pink_noise, speak, with_noise  # noqa: E402
 from tests.test_understand import BLIND_SET, load_dev_set  # noqa: E402
 from trials import decode, in_a_second_process, noisy, outcomes, with_quiet_around  # noqa: E402
-from voice.audio import SAMPLE_RATE, AudioClip, Endpointing  # noqa: E402
+from voice.audio import KEPT_QUIET_SECONDS, SAMPLE_RATE, AudioClip, Endpointing  # noqa: E402
 from voice.recognize import CHUNK_SECONDS, MIN_SCORE, WAKE_MIN_SCORE, Evidence, Recognizer  # noqa: E402
 
 WAKE = "hey coach"
@@ -128,8 +128,9 @@ def bench_audio(content, understander, quick: bool, docs: Path):
                           f"built for). The held-out blind set ({len(blind_in)} in-scope and {len(blind_off)} off-topic "
                           f"rows of tests/data/blind_set.tsv, same voices) was written without sight of the templates "
                           f"and is never tuned on. The synthetic clips start the moment speech does; \"{MICROPHONE}\" adds the quiet "
-                          f"SpeechRecognition's endpointing keeps around a turn ({Endpointing().lead_in:g} s before, "
-                          f"{Endpointing().end_silence:g} s after), as the live loop and --input-audio hand it over. Rejection threshold {MIN_SCORE:g} on the score (voice/recognize.py MIN_SCORE and utterance_score), or the "
+                          f"SpeechRecognition's endpointing hears around a turn ({Endpointing().lead_in:g} s before, "
+                          f"{Endpointing().end_silence:g} s after) and cuts it to the {KEPT_QUIET_SECONDS:g} s the microphone hands over "
+                          f"(voice/audio.py trim_quiet), as the live loop and --input-audio hear it. Rejection threshold {MIN_SCORE:g} on the score (voice/recognize.py MIN_SCORE and utterance_score), or the "
                           f"n-gram decoder agreeing, or it and the open-vocabulary decoder both hearing the same request (OPEN_MIN_CONFIDENCE), or a warning symptom it heard clearly. A wrong intent is an accepted utterance given another intent than the "
                           f"one said (for off-topic speech: any intent). Steady noise: pink and white noise at RMS 300, "
                           f"1000 and 3000, 1, 3 and 8 s long, with no speech in it. Aims: 95% clean, 90% at 10 dB, at "
@@ -219,9 +220,9 @@ def bench_audio_speed(understander, quick: bool, docs: Path):
                          "decodes instead, the end also waits for the second process to catch up (it runs behind when the "
                          "audio comes faster than speech). The first two rows: the "
                          f"utterances in {len(SAMPLED_CONDITIONS)} conditions ({', '.join(SAMPLED_CONDITIONS)}), each clip ending with the speech (the last piece is speech: the "
-                         "slowest to decode); the next two: the same utterances, clean, with the quiet the endpointing keeps "
-                         f"around a turn ({Endpointing().lead_in:g} s before, {Endpointing().end_silence:g} s after), as the "
-                         "live loop and --input-audio hand them over. The stock path decodes the whole utterance after it "
+                         "slowest to decode); the next two: the same utterances, clean, with the quiet the endpointing hears "
+                         f"around a turn ({Endpointing().lead_in:g} s before, {Endpointing().end_silence:g} s after) cut to the "
+                         f"{KEPT_QUIET_SECONDS:g} s the microphone hands over, as the live loop and --input-audio hear them. The stock path decodes the whole utterance after it "
                          "ends, loading its model on every call (the clean clips). Real-time factor on steady noise: the "
                          "noises of the accuracy table; both from the audio fed as fast as it decodes, wall-clock time. Aim: p95 < 100 ms.")
     return [section], _plot_latency(ends, docs)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voice.audio import SAMPLE_RATE, AudioClip, Endpointing, load_wav
+from voice.audio import MICROPHONE_CHUNK, SAMPLE_RATE, AudioClip, Endpointing, load_wav, trim_quiet
 
 VOICES = ("en-us+m3", "en-us", "en+f3")
 # flite's voices, named "flite:<voice>": slt, rms and awb are built from recordings of real speakers (CMU ARCTIC),
@@ -31,11 +31,12 @@ def speak(text: str, directory: Path, voice: str = "en-us+m3", speed: int = 150)
 
 
 def with_quiet_around(clip: AudioClip) -> AudioClip:
-    """The clip with the quiet the endpointing keeps around a turn: its lead-in before, its end silence after. The
-    synthetic clips start at once; as the microphone hands a turn over, quiet comes with it."""
+    """The clip as the microphone hands a turn over: the quiet the endpointing hears around it (its lead-in before,
+    its end silence after), cut as Microphone.listen cuts it. The synthetic clips start at once; a turn comes with quiet."""
     endpointing = Endpointing()
     before, after = (np.zeros(int(seconds * SAMPLE_RATE), dtype="<i2") for seconds in (endpointing.lead_in, endpointing.end_silence))
-    return AudioClip(np.concatenate([before, clip.samples(), after]).astype("<i2").tobytes())
+    heard = AudioClip(np.concatenate([before, clip.samples(), after]).astype("<i2").tobytes())
+    return AudioClip(b"".join(trim_quiet(heard.chunks(MICROPHONE_CHUNK / SAMPLE_RATE), endpointing.energy_threshold)))
 
 
 def with_noise(clip: AudioClip, snr_db: float, kind: str = "white", seed: int = 0, babble: np.ndarray | None = None) -> AudioClip:

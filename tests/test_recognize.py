@@ -455,6 +455,32 @@ def test_the_threshold_rises_with_the_room_noise_but_not_with_a_word_said_during
     assert quiet.recognizer.energy_threshold == Endpointing().energy_threshold  # the floor in a silent room
 
 
+def test_a_turn_is_handed_over_with_a_little_of_the_quiet_around_it_and_all_of_its_pauses():
+    """The decoders' running cepstral mean learns from all they are fed, so the long quiet around a turn is cut to
+    KEPT_QUIET_SECONDS; a pause between words is part of the turn and is kept whole."""
+    from voice.audio import KEPT_QUIET_SECONDS, MICROPHONE_CHUNK, trim_quiet
+
+    quiet, loud = bytes(2 * MICROPHONE_CHUNK), np.full(MICROPHONE_CHUNK, 3000, dtype="<i2").tobytes()
+    kept = round(KEPT_QUIET_SECONDS * SAMPLE_RATE / MICROPHONE_CHUNK)
+    assert 0 < kept < 6
+    turn = [quiet * 8, loud, quiet * 6, loud, quiet * 11]  # the lead-in comes as one chunk, as SpeechRecognition hands it over
+    assert list(trim_quiet(turn, threshold=100)) == [quiet] * kept + [loud] + [quiet] * 6 + [loud] + [quiet] * kept
+    assert b"".join(trim_quiet([quiet * 3], threshold=100)) == quiet * 3  # nothing loud: nothing to tell apart
+
+
+def test_the_microphone_hands_over_the_speech_with_little_quiet():
+    from voice.audio import KEPT_QUIET_SECONDS, AudioClip, Microphone
+    from voice.clock import VirtualClock
+    from voice.listen import Recording
+
+    tone = (3000 * np.sin(np.arange(SAMPLE_RATE) * 2 * np.pi * 300 / SAMPLE_RATE)).astype("<i2")
+    silence = np.zeros(SAMPLE_RATE, dtype="<i2")
+    recording = AudioClip(np.concatenate([silence, tone, silence, silence]).tobytes())
+    mic = Microphone(Endpointing(calibration=0), source=Recording(recording, VirtualClock()))
+    seconds = len(b"".join(mic.listen(5.0))) / 2 / SAMPLE_RATE
+    assert 1.0 <= seconds <= 1.0 + 2 * KEPT_QUIET_SECONDS + 0.1, seconds  # SpeechRecognition heard 0.5 s + 0.7 s of quiet
+
+
 def test_microphone_turns_are_decoded_as_they_stream_in(understander, voices, tmp_path, fresh_recognizer):
     from voice.audio import Microphone
     from voice.clock import VirtualClock
