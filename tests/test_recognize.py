@@ -240,12 +240,16 @@ def test_a_one_word_command_with_the_quiet_around_a_turn_is_not_taken_for_noise(
 def test_noise_is_told_from_a_short_word_by_the_phone_loops_sounds():
     from voice.recognize import sounds_like_noise
 
+    def spelled(text: str) -> list[tuple[str, int]]:
+        """The phone loop's segments, written "SIL:50 AA:100"."""
+        return [(phone, int(frames)) for phone, frames in (sound.split(":") for sound in text.split())]
+
     two_seconds = 200  # frames of 10 ms
-    assert sounds_like_noise("SIL AA SIL", speech_frames=180, frames=two_seconds)  # a fan: one long sound
-    assert sounds_like_noise("SIL P TH SIL", speech_frames=12, frames=two_seconds)  # a knock: short, but no vowel
-    assert sounds_like_noise("SIL +NSN+ SIL", speech_frames=0, frames=two_seconds)
-    assert not sounds_like_noise("SIL Y EH S SIL", speech_frames=30, frames=two_seconds)  # "yes" with quiet around
-    assert not sounds_like_noise("SIL HH AW M AH CH L AO NG G ER SIL", speech_frames=90, frames=two_seconds)
+    assert sounds_like_noise(spelled("SIL:10 AA:180 SIL:10"), two_seconds)  # a fan: one long sound
+    assert sounds_like_noise(spelled("SIL:90 P:6 TH:6 SIL:98"), two_seconds)  # a knock: short, but no vowel
+    assert sounds_like_noise(spelled("SIL:50 +NSN+:100 SIL:50"), two_seconds)
+    assert not sounds_like_noise(spelled("SIL:110 Y:10 EH:12 S:8 SIL:110"), 250)  # "yes" with quiet around: sparse, but short sounds
+    assert not sounds_like_noise(spelled("SIL:50 HH:8 AW:10 M:8 AH:6 CH:10 L:8 AO:12 NG:8 G:6 ER:14 SIL:60"), two_seconds)
 
 
 def test_noise_does_not_break_decoding(recognizer, voices):

@@ -66,12 +66,16 @@ class Opinions:
     """What the three decoders heard in one utterance, as plain values that cross between processes. Scores are
     path scores in PocketSphinx's integer log units (None: the decoder found no path)."""
 
-    phones: str  # the phone loop's segments, one phone each ("SIL", "+NSN+" and the sounds between)
+    sounds: tuple[tuple[str, int], ...]  # the phone loop's segments: each phone ("SIL", "+NSN+" or a speech sound) and its 10 ms frames
     phone_score: int | None
-    speech_frames: int  # 10 ms frames the phone loop spent in speech sounds
     loose: str = ""  # what the n-gram decoder heard
     loose_score: int | None = None
     open: str = ""  # what the open-vocabulary decoder heard
+
+    @property
+    def speech_frames(self) -> int:
+        """10 ms frames the phone loop spent in speech sounds."""
+        return sum(frames for phone, frames in self.sounds if is_speech_sound(phone))
 
 
 def is_speech_sound(phone: str) -> bool:
@@ -109,13 +113,11 @@ class LocalOpinions:
     def result(self) -> Opinions:
         free = self.phone_loop.hyp()
         if free is None:
-            return Opinions("", None, 0)
-        # Sounds and their frames from the same segments, so the noise rule's count and length cannot disagree.
-        segments = list(self.phone_loop.seg())
-        speech = sum(s.end_frame - s.start_frame + 1 for s in segments if is_speech_sound(s.word))
+            return Opinions((), None)
+        sounds = tuple((s.word, s.end_frame - s.start_frame + 1) for s in self.phone_loop.seg())
         listened = self.loose in self.decoders  # not for the wake phrase
         loose, openly = (self.loose.hyp(), self.open_vocabulary.hyp()) if listened else (None, None)
-        return Opinions(" ".join(s.word for s in segments), self.logmath.log(free.score), speech,
+        return Opinions(sounds, self.logmath.log(free.score),
                         loose.hypstr.strip() if loose is not None else "",
                         self.logmath.log(loose.score) if loose is not None else None,
                         openly.hypstr if openly is not None else "")

@@ -312,7 +312,7 @@ class Recognizer:
         candidate = self.understander.understand(raw)  # while the second process may still be finishing
         others = self.opinions.result()
         score = self._fit(self.logmath.log(hyp.score), others.phone_score) if raw else float("-inf")
-        if others.phone_score is None or sounds_like_noise(others.phones, others.speech_frames, frames):
+        if others.phone_score is None or sounds_like_noise(others.sounds, frames):
             self.decoder.set_cmn(self.cmn)  # noise must not shift the running mean speech is heard with
             self.opinions.forget()
             return Transcript(NOTHING, raw, Evidence(None, score))  # noise, not speech
@@ -368,17 +368,17 @@ def echoed(understander: Understander, sentence: str, open_words: str) -> bool:
     return len(ours) < ECHO_MIN_WORDS or bool(ours & understander.words_of_ours(open_words))
 
 
-def sounds_like_noise(phones: str, speech_frames: int, frames: int) -> bool:
-    """Whether the phone loop heard too few speech sounds (phones other than silence and noise, "SIL", "+NSN+") for
-    the length of the audio, and those too long on average for speech or without a vowel (see
-    MIN_SPEECH_SOUNDS_PER_SECOND, LONGEST_MEAN_SPEECH_SOUND_SECONDS)."""
-    heard = phones.split()
-    sounds = sum(is_speech_sound(phone) for phone in heard)
-    if sounds == 0:
+def sounds_like_noise(sounds: Iterable[tuple[str, int]], frames: int) -> bool:
+    """Whether the phone loop heard too few speech sounds (its segments other than silence and noise, "SIL",
+    "+NSN+", each with its length in 10 ms frames) for the length of the audio, and those too long on average for
+    speech or without a vowel (see MIN_SPEECH_SOUNDS_PER_SECOND, LONGEST_MEAN_SPEECH_SOUND_SECONDS)."""
+    speech = [(phone, length) for phone, length in sounds if is_speech_sound(phone)]
+    if not speech:
         return True
-    if sounds / max(1, frames) * 100 >= MIN_SPEECH_SOUNDS_PER_SECOND:
+    if len(speech) / max(1, frames) * 100 >= MIN_SPEECH_SOUNDS_PER_SECOND:
         return False
-    return speech_frames / sounds / 100 >= LONGEST_MEAN_SPEECH_SOUND_SECONDS or not VOWELS.intersection(heard)
+    mean_seconds = sum(length for _, length in speech) / len(speech) / 100
+    return mean_seconds >= LONGEST_MEAN_SPEECH_SOUND_SECONDS or not VOWELS.intersection(phone for phone, _ in speech)
 
 
 def _same_request(one: Understanding, other: Understanding) -> bool:
