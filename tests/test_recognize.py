@@ -119,9 +119,10 @@ def test_paraphrases_are_heard_when_the_ngram_decoder_agrees(voices, fresh_recog
     # 3 or 4, as the sample of our sentences the n-gram model is built from changes with the templates ("how much more
     # time is left now" or "... hour").
     assert len(right) >= 3, [(t.raw, t.loose) for t, _ in transcripts]
-    # Some of them only because the n-gram decoder heard the same request: the grammar's fit alone was too poor.
+    # Some only because the n-gram decoder heard the same request: the grammar's fit alone was too poor (one at MIN_SCORE
+    # -10, two at -8).
     only_by_agreeing = [t for t in right if t.evidence.agreed and t.evidence.score < fresh_recognizer.min_score]
-    assert len(only_by_agreeing) >= 2, [(t.raw, t.loose) for t in right]
+    assert only_by_agreeing, [(t.raw, t.loose, round(t.evidence.score, 1)) for t in right]
 
 
 # Paraphrases in words the templates lack, in flite's voices: the grammar forces them onto a sentence of ours
