@@ -54,8 +54,7 @@ def outcomes(values, threshold=MIN_SCORE, ask_ngram=True):
 
 
 def with_quiet_around(clips):
-    """(intent, clip) pairs with the quiet the endpointing keeps around a turn (espeak-ng's voices fare worse after
-    quiet)."""
+    """(intent, clip) pairs with the quiet around a turn, as the microphone hands it over (tests/audio_fixtures)."""
     return [(intent, quiet_around(clip)) for intent, clip in clips]
 
 
