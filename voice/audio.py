@@ -97,7 +97,7 @@ def trim_quiet(chunks: Iterable[bytes], threshold: float, keep: float = KEPT_QUI
     judges them) before its first loud piece and after its last; quiet between loud pieces is all kept. Quiet after
     speech is passed on at once up to `keep`, so nothing is left to decode when the turn ends, and held beyond it until
     more speech shows it was a pause within the turn. Audio with no loud piece is passed on whole: there is nothing to
-    tell apart."""
+    tell apart. Empty chunks (a source at its end hands them over) give nothing: PocketSphinx refuses them."""
     most = round(keep * SAMPLE_RATE / MICROPHONE_CHUNK)
     held: list[bytes] = []  # quiet not passed on yet
     spoke, since = False, 0  # a loud piece seen; quiet pieces since the last one

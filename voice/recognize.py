@@ -63,10 +63,11 @@ from .understand import Understander, Understanding
 # Lowered from -8 to -10 when the microphone began to hand a turn over with 0.25 s of quiet around its speech instead
 # of 0.5 s and 0.7 s (voice/audio.py KEPT_QUIET_SECONDS): with less quiet the same speech scores lower, and further
 # from off-topic speech (40 development sentences and 20 off-topic ones in espeak-ng's voices, decoded in a row: mean
-# score -13.2 and -16.3 with the endpointing's quiet, -14.9 and -19.4 with 0.25 s; one-off /tmp script). scripts/tune (right / wrong intent of 608 in-scope clips / off-topic taken of 440): before the cut, at -8,
-# 347 / 34 / 31; after it, 342 / 18 / 20 at -8, 350 / 19 / 26 at -9, 368 / 20 / 30 at -10, 379 / 24 / 35 at -11.
-# -10 keeps the off-topic figure where it was and takes the gain as right answers (clean: espeak-ng's voices 76 ->
-# 92 of 152, flite's 134 -> 142) with 14 fewer wrong; at 10 dB pink 2 and 3 fewer right.
+# score -13.2 and -16.3 with the endpointing's quiet, -14.9 and -19.4 with 0.25 s; one-off /tmp script). scripts/tune
+# (right / wrong intent of 608 in-scope clips / off-topic taken of 440): before the cut, at -8, 347 / 34 / 31; after
+# it, 342 / 18 / 20 at -8, 350 / 19 / 26 at -9, 368 / 20 / 30 at -10, 379 / 24 / 35 at -11. -10 keeps the off-topic
+# figure where it was and takes the gain as right answers (clean: espeak-ng's voices 76 -> 92 of 152, flite's 134 ->
+# 142) with 14 fewer wrong; at 10 dB pink 1 and 2 fewer right (flite's with 10 fewer wrong).
 MIN_SCORE = -10.0
 # A sentence of three or more of our words (ECHO_MIN_WORDS) of which the open-vocabulary decoder heard none needs
 # ECHO_PENALTY more: off-topic speech forced onto our grammar in noise ("can you pass me the remote" heard as "do
