@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.audio_fixtures import pink_noise, speak  # noqa: E402
 from tests.test_understand import load_dev_set  # noqa: E402
-from voice.audio import SAMPLE_RATE, AudioClip, Endpointing, Microphone  # noqa: E402
+from voice.audio import SAMPLE_RATE, AudioClip, Endpointing, Microphone, is_loud  # noqa: E402
 from voice.clock import VirtualClock  # noqa: E402
 from voice.listen import Recording  # noqa: E402
 
@@ -100,7 +100,7 @@ def _cut_right(trial: Trial, gain: float, noise_rms: float, seed: int, settings:
 
 
 def _pieces(clip: AudioClip, settings: Endpointing) -> list[tuple[float, float]]:
-    """(start, end) in seconds of each utterance the microphone's endpointing cuts from the recording."""
+    """(start, end) in seconds of the audio the microphone hands over for each utterance it cuts from the recording."""
     recording = Recording(clip, VirtualClock())
     microphone = Microphone(settings, source=recording)
     pieces = []
@@ -108,12 +108,11 @@ def _pieces(clip: AudioClip, settings: Endpointing) -> list[tuple[float, float]]
         chunks = microphone.listen(None)
         if chunks is None:
             break
-        first = next(chunks, b"")
-        start = recording.position - len(first)
-        if recording.finished and not any(chunks):  # only the silence at its end
-            break
-        for _ in chunks:
-            pass
-        pieces.append((start / (2 * SAMPLE_RATE), recording.position / (2 * SAMPLE_RATE)))
+        handed = [(recording.position, chunk) for chunk in chunks]  # where the recording was when each piece came
+        if not handed or (recording.finished and not any(is_loud(chunk, microphone.recognizer.energy_threshold)
+                                                         for _, chunk in handed)):
+            break  # only the silence at its end
+        first_at = handed[0][0]  # the quiet before the speech comes at once, with the piece that started the turn
+        start = first_at - sum(len(chunk) for at, chunk in handed if at == first_at)
+        pieces.append((start / (2 * SAMPLE_RATE), handed[-1][0] / (2 * SAMPLE_RATE)))
     return pieces
-

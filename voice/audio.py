@@ -104,8 +104,7 @@ def trim_quiet(chunks: Iterable[bytes], threshold: float, keep: float = KEPT_QUI
     for chunk in chunks:
         for offset in range(0, len(chunk), 2 * MICROPHONE_CHUNK):
             piece = chunk[offset: offset + 2 * MICROPHONE_CHUNK]
-            samples = np.frombuffer(piece[: len(piece) // 2 * 2], dtype="<i2").astype(np.float64)
-            if len(samples) and np.sqrt(np.mean(samples ** 2)) > threshold:
+            if is_loud(piece, threshold):
                 yield from held if spoke else held[max(0, len(held) - most):]
                 held, spoke, since = [], True, 0
                 yield piece
@@ -116,6 +115,12 @@ def trim_quiet(chunks: Iterable[bytes], threshold: float, keep: float = KEPT_QUI
                 held.append(piece)
     if not spoke:
         yield from held
+
+
+def is_loud(piece: bytes, threshold: float) -> bool:
+    """Whether 16-bit audio is above `threshold` RMS: speech, as the endpointing judges a 64 ms piece."""
+    samples = np.frombuffer(piece[: len(piece) // 2 * 2], dtype="<i2").astype(np.float64)
+    return bool(len(samples)) and float(np.sqrt(np.mean(samples ** 2))) > threshold
 
 
 def load_wav(path: Path | str) -> AudioClip:
