@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voice.audio import MICROPHONE_CHUNK, SAMPLE_RATE, AudioClip, Endpointing, load_wav, trim_quiet
+from voice.audio import SAMPLE_RATE, AudioClip, Endpointing, handed_over, load_wav
 
 VOICES = ("en-us+m3", "en-us", "en+f3")
 # flite's voices, named "flite:<voice>": slt, rms and awb are built from recordings of real speakers (CMU ARCTIC),
@@ -35,8 +35,7 @@ def with_quiet_around(clip: AudioClip) -> AudioClip:
     its end silence after), cut as Microphone.listen cuts it. The synthetic clips start at once; a turn comes with quiet."""
     endpointing = Endpointing()
     before, after = (np.zeros(int(seconds * SAMPLE_RATE), dtype="<i2") for seconds in (endpointing.lead_in, endpointing.end_silence))
-    heard = AudioClip(np.concatenate([before, clip.samples(), after]).astype("<i2").tobytes())
-    return AudioClip(b"".join(trim_quiet(heard.chunks(MICROPHONE_CHUNK / SAMPLE_RATE), endpointing.energy_threshold)))
+    return handed_over(AudioClip(np.concatenate([before, clip.samples(), after]).astype("<i2").tobytes()))
 
 
 def with_noise(clip: AudioClip, snr_db: float, kind: str = "white", seed: int = 0, babble: np.ndarray | None = None) -> AudioClip:

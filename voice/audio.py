@@ -117,6 +117,11 @@ def trim_quiet(chunks: Iterable[bytes], threshold: float, keep: float = KEPT_QUI
         yield from held
 
 
+def handed_over(clip: AudioClip, threshold: float = Endpointing.energy_threshold) -> AudioClip:
+    """A recording of one turn as the microphone would hand it over: the quiet around its speech cut (trim_quiet)."""
+    return AudioClip(b"".join(trim_quiet(clip.chunks(MICROPHONE_CHUNK / SAMPLE_RATE), threshold)))
+
+
 def is_loud(piece: bytes, threshold: float) -> bool:
     """Whether 16-bit audio is above `threshold` RMS: speech, as the endpointing judges a 64 ms piece."""
     samples = np.frombuffer(piece[: len(piece) // 2 * 2], dtype="<i2").astype(np.float64)

@@ -27,7 +27,7 @@ from typing import Generic, TypeVar
 import numpy as np
 import platformdirs
 
-from .audio import LONGEST_PHRASE_SECONDS, MICROPHONE_CHUNK, SAMPLE_RATE, AudioClip, AudioError, Endpointing, load_wav, trim_quiet
+from .audio import LONGEST_PHRASE_SECONDS, MICROPHONE_CHUNK, SAMPLE_RATE, AudioClip, AudioError, handed_over, load_wav
 from .content import Content
 from .decoders import GRAMMAR_OPTIONS, OpinionProcess, is_speech_sound
 from .errors import OneLineError
@@ -407,8 +407,7 @@ def understand_audio_files(understander: Understander, paths: list[str]):
                 if clip.seconds > LONGEST_FILE_SECONDS:
                     raise AudioError(f"{path}: {clip.seconds:.0f} s is not one utterance (at most {LONGEST_FILE_SECONDS} s); "
                                      "for a recording of several turns use --input-audio")
-                # heard as the microphone hands a turn over: the quiet around the speech cut (see KEPT_QUIET_SECONDS)
-                transcript = recognizer.transcribe_chunks(trim_quiet(clip.chunks(CHUNK_SECONDS), Endpointing().energy_threshold))
+                transcript = recognizer.transcribe(handed_over(clip))  # heard as the microphone hands a turn over
             except AudioError as err:
                 yield {"file": path, "text": "", "transcript": "", "intent": None, "slots": {}, "confidence": 0.0,
                        "error": str(err)}
