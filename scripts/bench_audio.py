@@ -21,7 +21,8 @@ from tests.audio_fixtures import FLITE_VOICES, pink_noise, speak, with_noise  # 
 from tests.test_understand import BLIND_SET, load_dev_set  # noqa: E402
 from trials import decode, in_a_second_process, noisy, outcomes, with_quiet_around  # noqa: E402
 from voice.audio import KEPT_QUIET_SECONDS, SAMPLE_RATE, AudioClip, Endpointing  # noqa: E402
-from voice.recognize import CHUNK_SECONDS, MIN_SCORE, WAKE_MIN_SCORE, Evidence, Recognizer  # noqa: E402
+from voice.recognize import (CHUNK_SECONDS, MIN_SCORE, NOISY_ROOM_RAISE, NOISY_ROOM_SNR_DB, QUIET_ROOM_SNR_DB,  # noqa: E402
+                             WAKE_MIN_SCORE, Evidence, Recognizer)
 
 WAKE = "hey coach"
 MICROPHONE = "clean, with the quiet around a turn"
@@ -130,7 +131,9 @@ def bench_audio(content, understander, quick: bool, docs: Path):
                           f"and is never tuned on. The synthetic clips start the moment speech does; \"{MICROPHONE}\" adds the quiet "
                           f"SpeechRecognition's endpointing hears around a turn ({Endpointing().lead_in:g} s before, "
                           f"{Endpointing().end_silence:g} s after) and cuts it to the {KEPT_QUIET_SECONDS:g} s the microphone hands over "
-                          f"(voice/audio.py trim_quiet), as the live loop and --input-audio hear it. Rejection threshold {MIN_SCORE:g} on the score (voice/recognize.py MIN_SCORE and utterance_score), or the "
+                          f"(voice/audio.py trim_quiet), as the live loop and --input-audio hear it. Rejection threshold {MIN_SCORE:g} on the score (voice/recognize.py MIN_SCORE and utterance_score), up to "
+                          f"{NOISY_ROOM_RAISE:g} more in a noisy room (NOISY_ROOM_RAISE: from {QUIET_ROOM_SNR_DB:g} down to "
+                          f"{NOISY_ROOM_SNR_DB:g} dB of loud frames over quiet ones in the utterance), or the "
                           f"n-gram decoder agreeing, or it and the open-vocabulary decoder both hearing the same request (OPEN_MIN_CONFIDENCE), or a warning symptom it heard clearly. A wrong intent is an accepted utterance given another intent than the "
                           f"one said (for off-topic speech: any intent). Steady noise: pink and white noise at RMS 300, "
                           f"1000 and 3000, 1, 3 and 8 s long, with no speech in it. Aims: 95% clean, 90% at 10 dB, at "
@@ -153,7 +156,8 @@ def bench_audio(content, understander, quick: bool, docs: Path):
         tradeoff.rows.append(row)
     tradeoff.notes.append("A result counts when its score (voice/recognize.py utterance_score: the grammar's fit against the phone loop "
                           "and against the n-gram decoder, how long the speech lasts, and whether the open-vocabulary decoder "
-                          "heard any word of a sentence of three or more) reaches the threshold, "
+                          "heard any word of a sentence of three or more) reaches the threshold (in a noisy room, the "
+                          f"threshold shown plus up to {NOISY_ROOM_RAISE:g}), "
                           "or when the n-gram decoder was understood to ask for the same thing (a request the n-gram and "
                           "open-vocabulary decoders both heard, and a warning symptom the n-gram "
                           "decoder heard clearly, count at any threshold); a higher threshold "

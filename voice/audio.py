@@ -128,6 +128,26 @@ def is_loud(piece: bytes, threshold: float) -> bool:
     return bool(len(samples)) and float(np.sqrt(np.mean(samples ** 2))) > threshold
 
 
+# How loud an utterance is, measured in frames of this many samples (16 ms, four to a microphone chunk).
+LOUDNESS_FRAME = 256
+
+
+def frame_loudness(samples: np.ndarray) -> np.ndarray:
+    """The RMS of each whole LOUDNESS_FRAME of the samples (a piece's last partial frame is left out)."""
+    frames = np.asarray(samples, dtype=np.float64)[: len(samples) // LOUDNESS_FRAME * LOUDNESS_FRAME]
+    return np.sqrt(np.mean(frames.reshape(-1, LOUDNESS_FRAME) ** 2, axis=1)) if len(frames) else np.zeros(0)
+
+
+def signal_to_noise_db(loudness: np.ndarray) -> float:
+    """How far an utterance's loud frames stand above its quiet ones, in dB (the 90th percentile of frame loudness
+    over the 10th): with the quiet the microphone keeps around a turn, the quiet frames are the room's noise. Robust to
+    a few loud clicks and to the pauses between words."""
+    if len(loudness) == 0:
+        return 0.0
+    quiet, loud = np.percentile(loudness, [10, 90])
+    return float(20 * np.log10(max(loud, 1.0) / max(quiet, 1.0)))
+
+
 def load_wav(path: Path | str) -> AudioClip:
     path = Path(path)
     try:
