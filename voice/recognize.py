@@ -79,9 +79,9 @@ MIN_SCORE = -10.0
 # 20 dB pink and in 10 dB babble (one-off /tmp script; right / wrong intent / off-topic taken, of 304, 152, 304 and 152
 # in-scope clips and 220, 110, 220 and 110 off-topic ones): at -10 alone, clean 234 / 4 / 11, 20 dB 119 / 1 / 6, 10 dB
 # pink 130 / 15 / 20, babble 30 / 18 / 11 (7.3% of off-topic clips taken); with the raise, 234 / 4 / 11, 118 / 0 / 3,
-# 117 / 12 / 9, 23 / 12 / 4 (4.1%). -8 everywhere: 226 / 4 / 10 in clean, the rest as with the raise but for 1 to 2
-# fewer right. A step from -10 to -8 at 20 dB instead of the ramp: 2 fewer right and 3 more taken. -12 in a quiet room
-# (ramping to -8 from 35 dB): 7 more right in clean, 2 more off-topic taken (5.9%).
+# 117 / 12 / 9, 23 / 12 / 4 (4.1%). -8 everywhere: 226 / 4 / 10 in clean, and in noise 1 or 2 fewer right than with the
+# raise. A step from -10 to -8 at 20 dB instead of the ramp: 2 fewer right and 3 more taken. -12 in a quiet room
+# (ramping to -8 from 35 dB): in clean 7 more right and 2 more off-topic taken (13 of 220, 5.9%), 4 more taken in all.
 NOISY_ROOM_RAISE = 2.0
 QUIET_ROOM_SNR_DB = 30.0
 NOISY_ROOM_SNR_DB = 15.0
