@@ -162,24 +162,38 @@ def test_when_the_grammar_fits_badly_the_other_decoders_opinions_decide():
 def test_a_noisy_room_asks_more_of_the_grammars_fit():
     from voice.recognize import NOISY_ROOM_RAISE, NOISY_ROOM_SNR_DB, QUIET_ROOM_SNR_DB, Evidence, noisiness
 
-    just_enough = -10.0
-    assert Evidence("next", just_enough, noisiness=0.0).taken(-10.0) == "next"
-    assert Evidence("next", just_enough, noisiness=1.0).taken(-10.0) is None
-    assert Evidence("next", just_enough + NOISY_ROOM_RAISE, noisiness=1.0).taken(-10.0) == "next"
+    quiet, noisy = QUIET_ROOM_SNR_DB + 10, NOISY_ROOM_SNR_DB - 5
+    assert Evidence("next", -10.0, snr_db=quiet).taken(-10.0) == "next"
+    assert Evidence("next", -10.0, snr_db=noisy).taken(-10.0) is None
+    assert Evidence("next", -10.0 + NOISY_ROOM_RAISE, snr_db=noisy).taken(-10.0) == "next"
     # The other decoders' opinions count in noise as in quiet.
-    assert Evidence("next", just_enough, agreed=True, noisiness=1.0).taken(-10.0) == "next"
-    assert noisiness(QUIET_ROOM_SNR_DB + 10) == 0.0 and noisiness(NOISY_ROOM_SNR_DB - 5) == 1.0
+    assert Evidence("next", -10.0, agreed=True, snr_db=noisy).taken(-10.0) == "next"
+    # A ramp, not a step: a room a little noisier than another is judged a little more strictly.
+    assert noisiness(quiet) == 0.0 and noisiness(noisy) == 1.0
     assert noisiness((QUIET_ROOM_SNR_DB + NOISY_ROOM_SNR_DB) / 2) == pytest.approx(0.5)
 
 
+def test_the_noise_is_measured_against_the_speech_in_it():
+    from voice.audio import frame_loudness, signal_to_noise_db
+
+    rng = np.random.default_rng(0)
+    room = rng.normal(0, 30, SAMPLE_RATE)  # a second of quiet room, then of a loud voice in it
+    speech = room + 3000 * np.sin(np.arange(SAMPLE_RATE) * 2 * np.pi * 200 / SAMPLE_RATE)
+    assert signal_to_noise_db(frame_loudness(np.concatenate([room, speech]))) == pytest.approx(37, abs=1)
+    assert signal_to_noise_db(frame_loudness(np.concatenate([room, speech]) * 0.1)) == pytest.approx(37, abs=1)  # not loudness
+    assert signal_to_noise_db(frame_loudness(room[:100])) == float("inf")  # too short to measure: no raise
+
+
 def test_how_noisy_the_room_is_is_read_from_the_utterance_itself(recognizer, voices):
-    """The quiet around a turn is the room's noise: a fan at 10 dB below the voice raises the threshold fully, a
-    quiet room not at all, whether or not the clip has quiet around the speech."""
+    """The quiet around a turn is the room's noise: a fan at 10 dB below the voice raises the threshold (nearly) fully,
+    a quiet room not at all, whether or not the clip has quiet around the speech."""
+    from voice.recognize import noisiness
+
     clip = speak("what can i do to relieve the pain", voices, voice="flite:slt")
     for turn in (clip, with_quiet_around(clip)):
-        assert recognizer.transcribe(turn).evidence.noisiness == 0.0
-        assert recognizer.transcribe(with_noise(turn, 10, "pink")).evidence.noisiness == 1.0
-    assert 0.0 < recognizer.transcribe(with_noise(clip, 22, "pink")).evidence.noisiness < 1.0
+        assert noisiness(recognizer.transcribe(turn).evidence.snr_db) == 0.0
+        assert noisiness(recognizer.transcribe(with_noise(turn, 10, "pink")).evidence.snr_db) >= 0.8
+    assert 0.0 < noisiness(recognizer.transcribe(with_noise(clip, 22, "pink")).evidence.snr_db) < 1.0
 
 
 def test_rejection_weighs_the_ngram_decoders_fit_and_the_length_of_the_speech():

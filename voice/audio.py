@@ -139,13 +139,13 @@ def frame_loudness(samples: np.ndarray) -> np.ndarray:
 
 
 def signal_to_noise_db(loudness: np.ndarray) -> float:
-    """How far an utterance's loud frames stand above its quiet ones, in dB (the 90th percentile of frame loudness
-    over the 10th): with the quiet the microphone keeps around a turn, the quiet frames are the room's noise. Robust to
-    a few loud clicks and to the pauses between words."""
+    """How far an utterance's loud frames stand above its quiet ones, in dB: the 90th percentile of frame loudness
+    over the 10th, so that a few clicks do not count as speech, and the quiet the microphone keeps around a turn and
+    the pauses between words count as the room's noise. Infinite when there is nothing to measure."""
     if len(loudness) == 0:
-        return 0.0
+        return float("inf")
     quiet, loud = np.percentile(loudness, [10, 90])
-    return float(20 * np.log10(max(loud, 1.0) / max(quiet, 1.0)))
+    return float(20 * np.log10(max(loud, 1.0) / max(quiet, 1.0)))  # digital silence has no level: 1 is far below any
 
 
 def load_wav(path: Path | str) -> AudioClip:

@@ -6,11 +6,11 @@ the end of an utterance only the last chunk remains to decode. Speech that is no
 comes back rejected (empty text): the grammar finds no sentence we understand in it (or only
 out_of_scope ones: media and smart-home commands), or the sentence it found fits the sound clearly worse
 than a free phone loop and a looser decoder, an n-gram model of our sentences, do (see MIN_SCORE; more so
-when an open-vocabulary decoder heard none of its words, see ECHO_PENALTY), and that looser decoder did not
-hear the same request in it (see the Recognizer), nor did it and the open-vocabulary decoder both hear one
-(see OPEN_MIN_CONFIDENCE); a warning symptom the looser decoder hears clearly is taken all the same (see
-SYMPTOM_MIN_SCORE). Sound with next to no speech in it (a fan, a shower, a knock) is rejected too: few speech
-sounds, and long ones or none a vowel (see MIN_SPEECH_SOUNDS_PER_SECOND).
+when an open-vocabulary decoder heard none of its words, see ECHO_PENALTY, and in noise, see NOISY_ROOM_RAISE),
+and that looser decoder did not hear the same request in it (see the Recognizer), nor did it and the
+open-vocabulary decoder both hear one (see OPEN_MIN_CONFIDENCE); a warning symptom the looser decoder hears
+clearly is taken all the same (see SYMPTOM_MIN_SCORE). Sound with next to no speech in it (a fan, a shower, a
+knock) is rejected too: few speech sounds, and long ones or none a vowel (see MIN_SPEECH_SOUNDS_PER_SECOND).
 """
 
 from __future__ import annotations
@@ -74,7 +74,8 @@ MIN_SCORE = -10.0
 # by chance (a red_flag sentence most often), far more than it costs ours. How noisy is read from the utterance itself
 # (voice/audio.py signal_to_noise_db: its loud frames over its quiet ones, 41 dB median on clean synthetic speech with
 # the noise floor below, 24 dB at 20 dB pink, 15 dB at 10 dB pink and 16 dB in 10 dB babble), so a recording and the
-# microphone are judged alike. The raise is 0 from QUIET_ROOM_SNR_DB up and grows in a straight line to the whole of it at
+# microphone are judged alike; a soft voice far from the microphone stands less far above the room's noise too, and
+# gets some of the raise (what noise does to the fit depends on that distance, not on loudness). The raise is 0 from QUIET_ROOM_SNR_DB up and grows in a straight line to the whole of it at
 # NOISY_ROOM_SNR_DB and below. The tuning audio of OPEN_MIN_CONFIDENCE, clean and at 10 dB pink, with half of it also at
 # 20 dB pink and in 10 dB babble (one-off /tmp script; right / wrong intent / off-topic taken, of 304, 152, 304 and 152
 # in-scope clips and 220, 110, 220 and 110 off-topic ones): at -10 alone, clean 234 / 4 / 11, 20 dB 119 / 1 / 6, 10 dB
@@ -196,11 +197,12 @@ class Evidence(Generic[R]):
     agreed: bool = False  # the n-gram decoder was understood to ask for the same request as the grammar's sentence
     confirmed: R | None = None  # the request the n-gram and open-vocabulary decoders both heard (OPEN_MIN_CONFIDENCE)
     symptom: R | None = None  # a warning symptom the n-gram decoder heard clearly (SYMPTOM_MIN_SCORE)
-    noisiness: float = 0.0  # 0 in a quiet room to 1 in a noisy one (see NOISY_ROOM_RAISE)
+    snr_db: float = float("inf")  # how far the speech stood above the noise (see NOISY_ROOM_RAISE)
 
     def fits(self, min_score: float) -> bool:
-        """Whether the score reaches the threshold: min_score in a quiet room, up to NOISY_ROOM_RAISE more in noise."""
-        return self.score >= min_score + NOISY_ROOM_RAISE * self.noisiness
+        """Whether the score reaches the threshold, min_score in a quiet room; kept as the decibels, not the raise, so
+        that stored evidence can be judged again with other values of the ramp."""
+        return self.score >= min_score + NOISY_ROOM_RAISE * noisiness(self.snr_db)
 
     def taken(self, min_score: float) -> R | None:
         """The grammar's sentence when it fits well enough or the n-gram decoder agreed, else a request the n-gram
@@ -324,7 +326,7 @@ class Recognizer:
         self.decoder.activate_search(WAKE_SEARCH if wake else SENTENCES_SEARCH)
         self.noise = np.random.default_rng(0)  # the same floor for the same audio: repeatable results
         self.cmn = self.decoder.get_cmn()
-        self.loudness: list[np.ndarray] = []  # of each piece's frames, for how noisy the room is (NOISY_ROOM_RAISE)
+        self.loudness: list[np.ndarray] = [np.zeros(0)]  # of each piece's frames: how noisy the room is (NOISY_ROOM_RAISE)
         self.opinions.start(wake)
         self.decoder.start_utt()
 
@@ -346,13 +348,14 @@ class Recognizer:
         candidate = self.understander.understand(raw)  # while the second process may still be finishing
         others = self.opinions.result()
         score = self._fit(self.logmath.log(hyp.score), others.phone_score) if raw else float("-inf")
+        snr_db = signal_to_noise_db(np.concatenate(self.loudness))
         if others.phone_score is None or sounds_like_noise(others.sounds, frames):
             self.decoder.set_cmn(self.cmn)  # noise must not shift the running mean speech is heard with
             self.opinions.forget()
-            return Transcript(NOTHING, raw, Evidence(None, score))  # noise, not speech
-        if self.decoder.current_search() == WAKE_SEARCH:  # the wake phrase: its fit alone decides
+            return Transcript(NOTHING, raw, Evidence(None, score, snr_db=snr_db))  # noise, not speech
+        if self.decoder.current_search() == WAKE_SEARCH:  # the wake phrase: its fit alone, against a fixed threshold
             woke = Understanding(raw, None) if raw and score >= WAKE_MIN_SCORE else NOTHING  # heard, but it asks nothing
-            return Transcript(woke, raw, Evidence(None, score))
+            return Transcript(woke, raw, Evidence(None, score, snr_db=snr_db))
         loose_fit = self._fit(others.loose_score, others.phone_score)
         openly = self.understander.understand(others.open)
         if raw:  # no n-gram path at all says nothing either way: it counts as fitting as well as the grammar
@@ -363,8 +366,7 @@ class Recognizer:
         symptom = loosely if loosely.intent and loosely.slots.get("symptom") and loose_fit >= SYMPTOM_MIN_SCORE else None
         confirmed = (loosely if loosely.intent and _same_request(loosely, openly)
                      and max(loosely.confidence, openly.confidence) >= OPEN_MIN_CONFIDENCE else None)
-        noisy = noisiness(signal_to_noise_db(np.concatenate(self.loudness))) if self.loudness else 0.0
-        evidence = Evidence(candidate if candidate.intent else None, score, agreed, confirmed, symptom, noisy)
+        evidence = Evidence(candidate if candidate.intent else None, score, agreed, confirmed, symptom, snr_db)
         return Transcript(evidence.taken(self.min_score) or NOTHING, raw, evidence, others.loose, openly.text)
 
     def _fit(self, path_score: int | None, phone_score: int | None) -> float:
@@ -389,7 +391,7 @@ class Recognizer:
 
 
 def utterance_score(fit: float, loose_fit: float, speech_seconds: float, *, open_heard_a_word: bool) -> float:
-    """What rejection compares with MIN_SCORE: the grammar's fit against the phone loop, less how much better
+    """What rejection compares with MIN_SCORE (raised in noise, see NOISY_ROOM_RAISE): the grammar's fit against the phone loop, less how much better
     the n-gram decoder fits than the grammar, less a margin for short utterances (see MIN_SCORE), less
     ECHO_PENALTY when the open-vocabulary decoder heard none of the sentence's words (see ECHO_PENALTY)."""
     return (fit - LOOSE_WEIGHT * (loose_fit - fit) + LENGTH_WEIGHT * math.log(max(speech_seconds, 0.01) / 2)
@@ -397,8 +399,8 @@ def utterance_score(fit: float, loose_fit: float, speech_seconds: float, *, open
 
 
 def noisiness(snr_db: float) -> float:
-    """0 in a quiet room (QUIET_ROOM_SNR_DB or more) to 1 in a noisy one (NOISY_ROOM_SNR_DB or less), in a straight
-    line between."""
+    """The share of NOISY_ROOM_RAISE an utterance gets: 0 from QUIET_ROOM_SNR_DB up, 1 from NOISY_ROOM_SNR_DB down, in
+    a straight line between, so that no small change in the room flips the threshold."""
     return min(1.0, max(0.0, (QUIET_ROOM_SNR_DB - snr_db) / (QUIET_ROOM_SNR_DB - NOISY_ROOM_SNR_DB)))
 
 
