@@ -184,7 +184,7 @@ def test_the_noise_is_measured_against_the_speech_in_it():
     assert signal_to_noise_db(frame_loudness(room[:100])) == float("inf")  # too short to measure: no raise
 
 
-def test_how_noisy_the_room_is_is_read_from_the_utterance_itself(recognizer, voices):
+def test_the_rooms_noise_is_read_from_each_utterance(recognizer, voices):
     """The quiet around a turn is the room's noise: a fan at 10 dB below the voice raises the threshold (nearly) fully,
     a quiet room not at all, whether or not the clip has quiet around the speech."""
     from voice.recognize import noisiness

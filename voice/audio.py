@@ -145,7 +145,7 @@ def signal_to_noise_db(loudness: np.ndarray) -> float:
     if len(loudness) == 0:
         return float("inf")
     quiet, loud = np.percentile(loudness, [10, 90])
-    return float(20 * np.log10(max(loud, 1.0) / max(quiet, 1.0)))  # digital silence has no level: 1 is far below any
+    return float(20 * np.log10(max(loud, 1.0) / max(quiet, 1.0)))  # digital silence has no level; 1 is far below any room's
 
 
 def load_wav(path: Path | str) -> AudioClip:

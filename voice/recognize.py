@@ -200,11 +200,12 @@ class Evidence(Generic[R]):
     agreed: bool = False  # the n-gram decoder was understood to ask for the same request as the grammar's sentence
     confirmed: R | None = None  # the request the n-gram and open-vocabulary decoders both heard (OPEN_MIN_CONFIDENCE)
     symptom: R | None = None  # a warning symptom the n-gram decoder heard clearly (SYMPTOM_MIN_SCORE)
-    snr_db: float = float("inf")  # how far the speech stood above the noise (see NOISY_ROOM_RAISE)
+    # How far the speech stood above the noise (see NOISY_ROOM_RAISE): the decibels, not the raise, so that stored
+    # evidence can be judged again with another ramp.
+    snr_db: float = float("inf")
 
     def fits(self, min_score: float) -> bool:
-        """Whether the score reaches the threshold, min_score in a quiet room; kept as the decibels, not the raise, so
-        that stored evidence can be judged again with other values of the ramp."""
+        """Whether the score reaches the threshold: min_score in a quiet room, up to NOISY_ROOM_RAISE more in noise."""
         return self.score >= min_score + NOISY_ROOM_RAISE * noisiness(self.snr_db)
 
     def taken(self, min_score: float) -> R | None:
