@@ -330,7 +330,9 @@ class Recognizer:
         self.decoder.activate_search(WAKE_SEARCH if wake else SENTENCES_SEARCH)
         self.noise = np.random.default_rng(0)  # the same floor for the same audio: repeatable results
         self.cmn = self.decoder.get_cmn()
-        self.loudness: list[np.ndarray] = [np.zeros(0)]  # of each piece's frames: how noisy the room is (NOISY_ROOM_RAISE)
+        # Each piece's frame loudness, for how noisy the room is (NOISY_ROOM_RAISE); an empty array first, so that an
+        # utterance with no audio still joins into one (and measures as a quiet room).
+        self.loudness: list[np.ndarray] = [np.zeros(0)]
         self.opinions.start(wake)
         self.decoder.start_utt()
 
