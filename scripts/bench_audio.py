@@ -134,7 +134,7 @@ def bench_audio(content, understander, quick: bool, docs: Path):
                           f"(voice/audio.py trim_quiet), as the live loop and --input-audio hear it. Rejection threshold {MIN_SCORE:g} on the score (voice/recognize.py MIN_SCORE and utterance_score), up to "
                           f"{NOISY_ROOM_RAISE:g} more in a noisy room (NOISY_ROOM_RAISE: from {QUIET_ROOM_SNR_DB:g} down to "
                           f"{NOISY_ROOM_SNR_DB:g} dB of loud frames over quiet ones in the utterance), or the "
-                          f"n-gram decoder agreeing, or it and the open-vocabulary decoder both hearing the same request (OPEN_MIN_CONFIDENCE), or a warning symptom it heard clearly that no other decoder contradicted. A wrong intent is an accepted utterance given another intent than the "
+                          f"n-gram decoder agreeing, or it and the open-vocabulary decoder both hearing the same request (OPEN_MIN_CONFIDENCE), or a warning symptom it heard clearly. A wrong intent is an accepted utterance given another intent than the "
                           f"one said (for off-topic speech: any intent). Steady noise: pink and white noise at RMS 300, "
                           f"1000 and 3000, 1, 3 and 8 s long, with no speech in it. Aims: 95% clean, 90% at 10 dB, at "
                           f"most 5% false accepts. The stock path ran on the development set {', '.join(SAMPLED_CONDITIONS)} (it is slow), "
@@ -160,7 +160,7 @@ def bench_audio(content, understander, quick: bool, docs: Path):
                           f"threshold shown plus up to {NOISY_ROOM_RAISE:g}), "
                           "or when the n-gram decoder was understood to ask for the same thing (a request the n-gram and "
                           "open-vocabulary decoders both heard, and a warning symptom the n-gram "
-                          "decoder heard clearly that no other decoder contradicted, count at any threshold); a higher threshold "
+                          "decoder heard clearly, count at any threshold); a higher threshold "
                           "turns away more off-topic speech and more of ours. The last row is the score alone, without "
                           "the requests the other decoders heard (a warning symptom still counts). The off-topic set is mostly near misses that "
                           "share words with our sentences (\"my back garden needs mowing\").")

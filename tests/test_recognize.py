@@ -214,28 +214,21 @@ def test_rejection_weighs_the_ngram_decoders_fit_and_the_length_of_the_speech():
 
 
 def test_a_symptom_only_the_n_gram_decoder_heard_needs_a_second_opinion(understander):
-    """Off-topic speech heard by the n-gram decoder, whose words are all ours, as a symptom: unless the grammar found
-    nothing, it or the open-vocabulary decoder must hear a warning too."""
-    from hassil import recognize
-
-    from voice.content import OUT_OF_SCOPE
+    """Off-topic speech heard by the n-gram decoder, whose words are all ours, as a symptom: another decoder must
+    hear a warning too."""
     from voice.recognize import SYMPTOM_MIN_SCORE, heard_symptom
 
-    def symptom(grammar, open_words, fit=SYMPTOM_MIN_SCORE):
-        return heard_symptom(loosely, fit, candidate=understander.understand(grammar), openly=understander.understand(open_words))
-
-    loosely = understander.understand("we need to bleeding the rid age for soothe")
+    loosely = understander.understand("we need bleeding the rid age for soothe")
     assert loosely.slots == {"symptom": "bleeding"}
-    assert understander.understand("do we need to see a doctor").intent not in (None, "red_flag")
-    assert symptom("do we need to see a doctor", "we need to bleed the radiators") is None
-    assert symptom("do we need to see a doctor", "i'm bleeding after sex") == loosely
+    radiators, doctor = understander.understand("we need to bleed the radiators"), understander.understand("do we need to see a doctor")
+    assert heard_symptom(loosely, SYMPTOM_MIN_SCORE, doctor, radiators) is None
+    assert heard_symptom(loosely, SYMPTOM_MIN_SCORE, doctor, understander.understand("i'm bleeding after sex")) == loosely
     # The grammar hearing a warning is a second opinion too, even of another symptom: the n-gram decoder's is answered.
-    assert symptom("i have a fever", "we need to bleed the radiators") == loosely
-    assert symptom("i have a fever", "we need to bleed the radiators", fit=SYMPTOM_MIN_SCORE - 1) is None
+    assert heard_symptom(loosely, SYMPTOM_MIN_SCORE, understander.understand("i have a fever"), radiators) == loosely
+    assert heard_symptom(loosely, SYMPTOM_MIN_SCORE - 1, understander.understand("i have a fever"), radiators) is None
     # A grammar that found no sentence is no opinion against it; one that found an out_of_scope sentence is.
-    assert symptom("", "we need to bleed the radiators") == loosely
-    assert recognize("play the music", understander.content.intents).intent.name == OUT_OF_SCOPE
-    assert symptom("play the music", "we need to bleed the radiators") is None
+    assert heard_symptom(loosely, SYMPTOM_MIN_SCORE, understander.understand(""), radiators) == loosely
+    assert heard_symptom(loosely, SYMPTOM_MIN_SCORE, understander.understand("play some music"), radiators) is None
 
 
 def test_a_longer_sentence_needs_the_open_decoder_to_hear_one_of_its_words(understander):
