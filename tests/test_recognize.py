@@ -213,24 +213,6 @@ def test_rejection_weighs_the_ngram_decoders_fit_and_the_length_of_the_speech():
     assert score(fit, fit, 2.0) >= MIN_SCORE > score(fit, fit, 2.0, open_heard_a_word=False)
 
 
-def test_a_symptom_only_the_n_gram_decoder_heard_needs_a_second_opinion(understander):
-    """Off-topic speech heard by the n-gram decoder, whose words are all ours, as a symptom: another decoder must
-    hear a warning too."""
-    from voice.recognize import SYMPTOM_MIN_SCORE, heard_symptom
-
-    loosely = understander.understand("we need bleeding the rid age for soothe")
-    assert loosely.slots == {"symptom": "bleeding"}
-    radiators, doctor = understander.understand("we need to bleed the radiators"), understander.understand("do we need to see a doctor")
-    assert heard_symptom(loosely, SYMPTOM_MIN_SCORE, doctor, radiators) is None
-    assert heard_symptom(loosely, SYMPTOM_MIN_SCORE, doctor, understander.understand("i'm bleeding after sex")) == loosely
-    # The grammar hearing a warning is a second opinion too, even of another symptom: the n-gram decoder's is answered.
-    assert heard_symptom(loosely, SYMPTOM_MIN_SCORE, understander.understand("i have a fever"), radiators) == loosely
-    assert heard_symptom(loosely, SYMPTOM_MIN_SCORE - 1, understander.understand("i have a fever"), radiators) is None
-    # A grammar that found no sentence is no opinion against it; one that found an out_of_scope sentence is.
-    assert heard_symptom(loosely, SYMPTOM_MIN_SCORE, understander.understand(""), radiators) == loosely
-    assert heard_symptom(loosely, SYMPTOM_MIN_SCORE, understander.understand("play some music"), radiators) is None
-
-
 def test_a_longer_sentence_needs_the_open_decoder_to_hear_one_of_its_words(understander):
     assert echoed(understander, "why does my back hurt after sex", "my bad cat")  # any word of ours, even "my"
     assert not echoed(understander, "why does my back hurt after sex", "pass the salt")

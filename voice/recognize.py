@@ -9,7 +9,7 @@ than a free phone loop and a looser decoder, an n-gram model of our sentences, d
 when an open-vocabulary decoder heard none of its words, see ECHO_PENALTY, and in noise, see NOISY_ROOM_RAISE),
 and that looser decoder did not hear the same request in it (see the Recognizer), nor did it and the
 open-vocabulary decoder both hear one (see OPEN_MIN_CONFIDENCE); a warning symptom the looser decoder hears
-clearly, and another decoder hears a warning too, is taken all the same (see SYMPTOM_MIN_SCORE). Sound with next to no speech in it (a fan, a shower, a
+clearly is taken all the same (see SYMPTOM_MIN_SCORE). Sound with next to no speech in it (a fan, a shower, a
 knock) is rejected too: few speech sounds, and long ones or none a vowel (see MIN_SPEECH_SOUNDS_PER_SECOND).
 """
 
@@ -113,8 +113,8 @@ LENGTH_WEIGHT = 8.0  # per unit of ln(seconds of speech / 2): 2 s, a longish que
 # 51% and 7 of 90. Re-tuned with the fit alone as the score on all development audio pooled (see MIN_SCORE):
 # at -8, 0.7 let 10 of 150 off-topic sentences through, 0.8 6, for 1 to 4 points fewer paraphrases.
 NGRAM_MIN_CONFIDENCE = 0.8
-# A warning symptom the n-gram decoder hears ("my leg went numb") is taken even when the grammar's sentence
-# is not, if the n-gram path fits the sound at least this well (per frame against the phone loop, as
+# A warning symptom the n-gram decoder hears ("my leg went numb") is taken even when the grammar heard
+# something else, if the n-gram path fits the sound at least this well (per frame against the phone loop, as
 # the grammar's fit in MIN_SCORE): people describe symptoms in more ways than the red_flag templates hold, and
 # a missed warning is worse than most mistakes. On all the development audio pooled, warning symptoms heard:
 # 45 of 84 without it, 54 at -8, 55 at -10 (with one more false accept); off-topic sentences let through: 7 of
@@ -123,16 +123,6 @@ NGRAM_MIN_CONFIDENCE = 0.8
 # -8 the same 59 of 96 warning sentences heard; -6, 58, with 3 fewer of 660 off-topic clips taken.
 # A free loop of words around a symptom in the grammar instead heard them all, but took 92 of 120 off-topic
 # sentences for requests and decoded 1.8 times slower.
-# Unless the grammar found no sentence at all, it or the open-vocabulary decoder must hear a warning too (any symptom;
-# the n-gram decoder's is the one answered): in off-topic speech the n-gram decoder, whose words are all ours, hears "bleeding", "blood" or "numb"
-# ("we need to bleed the radiators" as "we need to bleeding the rid age for soothe"), where the open decoder hears the
-# radiators, and the grammar some other request of ours ("do we need to go to a doctor again"). A grammar that found
-# nothing is no opinion against: "i keep getting pins and needles in my feet" (tests/test_recognize.py). On the tuning audio in its four conditions (one-off /tmp script, as scripts/tune hears it): off-topic clips
-# taken 27 -> 20 of 660, warning sentences heard 57 of 96 either way, in-scope right 489 either way, wrong 23 -> 22.
-# The grammar's opinion alone gives the same there; the open decoder's alone, or no symptom path at all, 19 taken but
-# one warning lost; a floor on the grammar's fit instead (-20, -25, -30), 24 to 26 taken. A second decoder that heard
-# the same symptom already makes the request taken (agreed, or confirmed): this path now adds a warning two decoders
-# heard as different symptoms.
 SYMPTOM_MIN_SCORE = -8.0
 # A fourth decoder, open-vocabulary (PocketSphinx's own English language model and dictionary, see OPEN_OPTIONS
 # in voice/decoders.py), hears paraphrases in words our sentences do not use. When the grammar's sentence is
@@ -209,7 +199,7 @@ class Evidence(Generic[R]):
     score: float  # what is compared with the threshold (see utterance_score, MIN_SCORE); -inf: nothing decoded
     agreed: bool = False  # the n-gram decoder was understood to ask for the same request as the grammar's sentence
     confirmed: R | None = None  # the request the n-gram and open-vocabulary decoders both heard (OPEN_MIN_CONFIDENCE)
-    symptom: R | None = None  # a warning symptom the n-gram decoder heard clearly, confirmed (see SYMPTOM_MIN_SCORE)
+    symptom: R | None = None  # a warning symptom the n-gram decoder heard clearly (SYMPTOM_MIN_SCORE)
     # How far the speech stood above the noise (see NOISY_ROOM_RAISE): the decibels, not the raise, so that stored
     # evidence can be judged again with another ramp.
     snr_db: float = float("inf")
@@ -379,7 +369,7 @@ class Recognizer:
                                     open_heard_a_word=echoed(self.understander, raw, openly.text))
         loosely = self.understander.understand(others.loose)
         agreed = candidate.intent is not None and loosely.confidence >= NGRAM_MIN_CONFIDENCE and _same_request(candidate, loosely)
-        symptom = heard_symptom(loosely, loose_fit, candidate, openly)
+        symptom = loosely if loosely.intent and loosely.slots.get("symptom") and loose_fit >= SYMPTOM_MIN_SCORE else None
         confirmed = (loosely if loosely.intent and _same_request(loosely, openly)
                      and max(loosely.confidence, openly.confidence) >= OPEN_MIN_CONFIDENCE else None)
         evidence = Evidence(candidate if candidate.intent else None, score, agreed, confirmed, symptom, snr_db)
@@ -438,14 +428,6 @@ def sounds_like_noise(sounds: Iterable[tuple[str, int]], frames: int) -> bool:
         return False
     mean_seconds = sum(length for _, length in speech) / len(speech) / 100
     return mean_seconds >= LONGEST_MEAN_SPEECH_SOUND_SECONDS or not VOWELS.intersection(phone for phone, _ in speech)
-
-
-def heard_symptom(loosely: Understanding, loose_fit: float, candidate: Understanding, openly: Understanding) -> Understanding | None:
-    """The warning symptom the n-gram decoder heard, if it heard one clearly, unless the grammar heard a sentence that
-    is no warning and the open-vocabulary decoder no warning either (see SYMPTOM_MIN_SCORE); else None."""
-    if not loosely.slots.get("symptom") or loose_fit < SYMPTOM_MIN_SCORE:
-        return None
-    return loosely if not candidate.text or "red_flag" in (candidate.intent, openly.intent) else None
 
 
 def _same_request(one: Understanding, other: Understanding) -> bool:
