@@ -399,9 +399,9 @@ class Recognizer:
 
 
 def utterance_score(fit: float, loose_fit: float, speech_seconds: float, *, open_heard_a_word: bool) -> float:
-    """What rejection compares with MIN_SCORE (raised in noise, see NOISY_ROOM_RAISE): the grammar's fit against the phone loop, less how much better
-    the n-gram decoder fits than the grammar, less a margin for short utterances (see MIN_SCORE), less
-    ECHO_PENALTY when the open-vocabulary decoder heard none of the sentence's words (see ECHO_PENALTY)."""
+    """What rejection compares with MIN_SCORE (raised in noise, see NOISY_ROOM_RAISE): the grammar's fit against the
+    phone loop, less how much better the n-gram decoder fits than the grammar, less a margin for short utterances (see
+    MIN_SCORE), less ECHO_PENALTY when the open-vocabulary decoder heard none of the sentence's words."""
     return (fit - LOOSE_WEIGHT * (loose_fit - fit) + LENGTH_WEIGHT * math.log(max(speech_seconds, 0.01) / 2)
             - (0.0 if open_heard_a_word else ECHO_PENALTY))
 
