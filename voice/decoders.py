@@ -61,6 +61,11 @@ OPEN_OPTIONS = {**{name: DECODER_OPTIONS[name] for name in ("dither", "seed", "c
                 "fwdflat": False, "bestpath": False, "maxhmmpf": 3000}
 
 
+def adapted(options: dict, adaptation: Path | None) -> dict:
+    """The options with the person's voice transform applied (voice/adapt.py), when there is one."""
+    return {**options, "mllr": str(adaptation)} if adaptation is not None else options
+
+
 @dataclass(frozen=True)
 class Opinions:
     """What the three decoders heard in one utterance, as plain values that cross between processes. Scores are
@@ -86,13 +91,13 @@ class LocalOpinions:
     """The phone loop, n-gram and open-vocabulary decoders in this process; warm for the whole session. With
     wake=True only the phone loop listens (the wake phrase is measured against it alone)."""
 
-    def __init__(self, ngram: Path, dictionary: Path):
+    def __init__(self, ngram: Path, dictionary: Path, adaptation: Path | None = None):
         from pocketsphinx import Decoder, get_model_path
 
         phones = Path(get_model_path()) / "en-us" / "en-us-phone.lm.bin"
-        self.phone_loop = Decoder(allphone=str(phones), logfn=os.devnull, **PHONE_LOOP_OPTIONS)
-        self.loose = Decoder(lm=str(ngram), dict=str(dictionary), logfn=os.devnull, **NGRAM_OPTIONS)
-        self.open_vocabulary = Decoder(logfn=os.devnull, **OPEN_OPTIONS)
+        self.phone_loop = Decoder(allphone=str(phones), logfn=os.devnull, **adapted(PHONE_LOOP_OPTIONS, adaptation))
+        self.loose = Decoder(lm=str(ngram), dict=str(dictionary), logfn=os.devnull, **adapted(NGRAM_OPTIONS, adaptation))
+        self.open_vocabulary = Decoder(logfn=os.devnull, **adapted(OPEN_OPTIONS, adaptation))
         self.logmath = self.phone_loop.get_logmath()
         self.decoders, self.cmn = [], []
 
@@ -129,13 +134,13 @@ class LocalOpinions:
 
 
 def serve() -> None:
-    """The second process (`python -c "from voice.decoders import serve; serve()" NGRAM DICTIONARY`): LocalOpinions
+    """The second process (`python -c "from voice.decoders import serve; serve()" NGRAM DICTIONARY [TRANSFORM]`): LocalOpinions
     driven by pickled (method, arguments) messages on stdin, answers pickled on stdout, until stdin closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches every process of the terminal; the assistant's ends this one
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # nothing else may write into the answers
     try:
-        opinions = LocalOpinions(Path(sys.argv[1]), Path(sys.argv[2]))
+        opinions = LocalOpinions(*map(Path, sys.argv[1:4]))
     except RuntimeError as err:
         pickle.dump(("error", str(err)), answers)
         answers.flush()
@@ -158,8 +163,8 @@ class OpinionProcess:
     """LocalOpinions in a second process, with the same methods. The utterance in progress is kept, so that if the
     process dies the decoders are built here and fed it again."""
 
-    def __init__(self, ngram: Path, dictionary: Path):
-        self.paths = ngram, dictionary
+    def __init__(self, ngram: Path, dictionary: Path, adaptation: Path | None = None):
+        self.paths = (ngram, dictionary) + ((adaptation,) if adaptation is not None else ())
         self.wake, self.utterance, self.ended = False, None, False  # the utterance in progress: its pieces so far
         self.local: LocalOpinions | None = None
         self.process: subprocess.Popen | None = None
@@ -167,7 +172,7 @@ class OpinionProcess:
         path = os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", "from voice.decoders import serve; serve()", str(ngram), str(dictionary)],
+                [sys.executable, "-c", "from voice.decoders import serve; serve()", *map(str, self.paths)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                 env={**os.environ, "PYTHONPATH": path})
         except OSError:

@@ -30,7 +30,7 @@ import platformdirs
 from .audio import (LONGEST_PHRASE_SECONDS, MICROPHONE_CHUNK, SAMPLE_RATE, AudioClip, AudioError, frame_loudness, handed_over,
                     load_wav, signal_to_noise_db)
 from .content import Content
-from .decoders import GRAMMAR_OPTIONS, OpinionProcess, is_speech_sound
+from .decoders import GRAMMAR_OPTIONS, OpinionProcess, adapted, is_speech_sound
 from .errors import OneLineError
 from .fsg import compile_fsg, load_fsg
 from .grammar import GRAMMAR_RULE, compile_arpa, compile_jsgf, words_of
@@ -301,23 +301,24 @@ class Recognizer:
     """Four warm decoders for the whole session: our grammar, here; and in a second process (voice/decoders.py)
     the phone loop its fit is measured against, an n-gram model of our sentences, a looser second opinion on what
     was asked (see NGRAM_MIN_CONFIDENCE), and an open-vocabulary one, a third opinion in everyday English (see
-    OPEN_MIN_CONFIDENCE). Call close() when done with it.
+    OPEN_MIN_CONFIDENCE). Call close() when done with it. `adaptation`: the person's voice transform, if enrolled
+    (voice/adapt.py), applied by all four.
 
     It understands what it decodes (the understander is the one the rest of the assistant uses), because
     rejection depends on what a sentence asks for: out_of_scope sentences are rejected, and the n-gram
     decoder is asked whether it heard the same request."""
 
     def __init__(self, understander: Understander, directory: Path | None = None, wake: str | None = None,
-                 min_score: float = MIN_SCORE):
+                 min_score: float = MIN_SCORE, adaptation: Path | None = None):
         from pocketsphinx import Decoder
 
         self.understander = understander
         self.min_score = min_score
         self.wake = " ".join(words_of(wake or "")) or None  # as the grammar spells it
         graph, ngram, dictionary = build_files(understander.content, directory, self.wake)
-        self.opinions = OpinionProcess(ngram, dictionary)  # loads while the grammar's decoder does
+        self.opinions = OpinionProcess(ngram, dictionary, adaptation)  # loads while the grammar's decoder does
         try:
-            self.decoder = Decoder(lm=None, dict=str(dictionary), logfn=os.devnull, **GRAMMAR_OPTIONS)
+            self.decoder = Decoder(lm=None, dict=str(dictionary), logfn=os.devnull, **adapted(GRAMMAR_OPTIONS, adaptation))
             self.logmath = self.decoder.get_logmath()
             self.decoder.add_fsg(SENTENCES_SEARCH, load_fsg(graph, self.logmath, self.decoder.config["lw"], SENTENCES_SEARCH))
             self.opinions.wait_until_ready()
@@ -440,9 +441,9 @@ def _same_request(one: Understanding, other: Understanding) -> bool:
 LONGEST_FILE_SECONDS = LONGEST_PHRASE_SECONDS + 5
 
 
-def understand_audio_files(understander: Understander, paths: list[str]):
+def understand_audio_files(understander: Understander, paths: list[str], adaptation: Path | None = None):
     """`backcare understand --audio`: one JSON-able dict per file, in order; a bad file gets an error field."""
-    recognizer = Recognizer(understander)
+    recognizer = Recognizer(understander, adaptation=adaptation)
     try:
         for path in paths:
             try:
