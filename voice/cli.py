@@ -72,6 +72,12 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("guide", help="massage, compress or rest")
     render.add_argument("out", metavar="OUT.wav")
     render.add_argument("--minutes", type=int, help="compress length in minutes")
+
+    enroll = commands.add_parser("enroll", parents=shared, help="read 20 sentences aloud once, so the recognizer learns your voice")
+    enroll.add_argument("--forget", action="store_true", help="remove the learned voice and listen as shipped")
+    enroll.add_argument("--input-audio", metavar="FILE.wav", default=argparse.SUPPRESS, help="the sentences read in a recording")
+    enroll.add_argument("--fast", action="store_true", default=argparse.SUPPRESS, help="with --input-audio: on a virtual clock")
+    enroll.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="show the sentences, no voice")
     return parser
 
 
@@ -112,6 +118,10 @@ def _run(args: argparse.Namespace) -> int:
         return _simulate(args, content)
     if args.command == "render":
         return _render(args, content)
+    if args.command == "enroll":
+        from .loop import run_enroll
+
+        return run_enroll(args, content)
     from .loop import run_live
 
     return run_live(args, content)
@@ -136,9 +146,11 @@ def _understand(args: argparse.Namespace, content) -> int:
         raise UsageError("backcare: understand needs TEXT, WAV files with --audio, or --batch FILE")
     understander = Understander(content)
     if args.audio:
+        from .adapt import saved_profile
         from .recognize import understand_audio_files
 
-        for result in understand_audio_files(understander, [i for i in inputs if i.strip()]):
+        adaptation = saved_profile(_say_error)  # the person's voice, if they enrolled
+        for result in understand_audio_files(understander, [i for i in inputs if i.strip()], adaptation):
             print(json.dumps(result), flush=True)
         return 0
     for text in inputs:

@@ -151,10 +151,15 @@ class Lines:
     resume_offer: tuple[str, ...]
     minutes_clamped: tuple[str, ...]
     minutes_set: tuple[str, ...]
+    enroll_intro: tuple[str, ...]
+    enroll_prompt: tuple[str, ...]
+    enroll_done: tuple[str, ...]
+    enroll_sentences: tuple[str, ...]  # read aloud, all of them, in order (`backcare enroll`)
 
 
 # The placeholders each line may use; anything else in braces is a content mistake.
 LINE_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
+    "enroll_prompt": frozenset({"sentence"}),
     "time_left_seconds": frozenset({"seconds"}),
     "time_left_minutes": frozenset({"minutes"}),
     "time_left_paused": frozenset({"seconds"}),

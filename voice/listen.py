@@ -91,11 +91,12 @@ class MicrophoneEars:
     commands are heard directly."""
 
     def __init__(self, understander: Understander, wake: str | None = None, screen=None, settings: Endpointing = Endpointing(),
-                 microphone: Microphone | None = None, recognizer: Recognizer | None = None, clock: Clock | None = None):
+                 microphone: Microphone | None = None, recognizer: Recognizer | None = None, clock: Clock | None = None,
+                 adaptation: Path | None = None):
         # The microphone first: a person without one hears so at once, not after the recognizer's seconds of loading.
         self.microphone = microphone or Microphone(settings)
         try:
-            self.recognizer = recognizer or Recognizer(understander, wake=wake)
+            self.recognizer = recognizer or Recognizer(understander, wake=wake, adaptation=adaptation)
         except BaseException:
             self.microphone.close()
             raise
@@ -129,10 +130,11 @@ class AudioFileEars:
     same endpointing (SpeechRecognition's), the same streaming into the recognizer, the same wake phrase."""
 
     def __init__(self, path: Path, understander: Understander, clock: Clock, recognizer: Recognizer | None = None,
-                 settings: Endpointing = Endpointing(), wake: str | None = None, screen=None):
+                 settings: Endpointing = Endpointing(), wake: str | None = None, screen=None, adaptation: Path | None = None):
         self.recording = Recording(load_wav(path), clock)
         self.ears = MicrophoneEars(understander, wake=wake, screen=screen, settings=settings,
-                                   microphone=Microphone(settings, source=self.recording), recognizer=recognizer, clock=clock)
+                                   microphone=Microphone(settings, source=self.recording), recognizer=recognizer, clock=clock,
+                                   adaptation=adaptation)
 
     def listen(self, timeout: float | None, idle: bool = True, until: float | None = None) -> Understanding | None:
         if self.recording.finished:

@@ -98,6 +98,7 @@ def run_live(args, content: Content) -> int:
 
 
 def _open_ears(args, understander: Understander, clock: Clock, screen: Screen) -> Ears:
+    from .adapt import saved_profile
     from .audio import AudioError
     from .grammar import words_of
     from .listen import AudioFileEars, KeyboardEars, MicrophoneEars
@@ -108,10 +109,13 @@ def _open_ears(args, understander: Understander, clock: Clock, screen: Screen) -
         raise UsageError('backcare: --wake needs words to listen for, e.g. --wake "hey coach"')
     if args.text:
         return KeyboardEars(understander)
+    adaptation = saved_profile(screen.notice)
     if args.input_audio:
-        return AudioFileEars(Path(args.input_audio), understander, clock, settings=settings, wake=args.wake, screen=screen)
+        return AudioFileEars(Path(args.input_audio), understander, clock, settings=settings, wake=args.wake, screen=screen,
+                             adaptation=adaptation)
     try:
-        return MicrophoneEars(understander, wake=args.wake, screen=screen, settings=settings, clock=clock)
+        return MicrophoneEars(understander, wake=args.wake, screen=screen, settings=settings, clock=clock,
+                              adaptation=adaptation)
     except (AudioError, RecognizerError) as err:
         screen.notice(f"backcare: {err}; type instead (Enter after each line).")
         return KeyboardEars(understander)
@@ -133,6 +137,35 @@ def endpointing(args) -> Endpointing:
             raise UsageError(f"backcare: --{name.replace('_', '-')} must be from {lowest:g} to {highest:g}{unit}")
         settings = dataclasses.replace(settings, **{name: value})
     return settings
+
+
+def run_enroll(args, content: Content) -> int:
+    """`backcare enroll`: the sentences are spoken and shown, and heard through the microphone (or a recording)."""
+    from .adapt import AdaptError
+    from .audio import AudioError, Microphone, load_wav
+    from .cli_screen import TerminalScreen
+    from .enroll import enroll, forget, listener
+    from .listen import Recording
+
+    screen = TerminalScreen()
+    if args.forget:
+        forget(screen.notice)
+        return 0
+    clock: Clock = VirtualClock() if args.fast else RealClock()
+    try:
+        recording = Recording(load_wav(args.input_audio), clock) if args.input_audio else None
+        microphone = Microphone(endpointing(args), source=recording)
+    except AudioError as err:
+        raise UsageError(f"backcare: {err}") from None
+    speaker = _open_speaker(args, clock, screen, None, None)
+    try:
+        enroll(content, listener(microphone, recording), speaker, screen.notice)
+    except AdaptError as err:
+        raise UsageError(f"backcare: {err}") from None
+    finally:
+        speaker.close()
+        microphone.close()
+    return 0
 
 
 def _open_speaker(args, clock: Clock, screen: Screen, log: Path | None, log_trouble) -> Speaker:
