@@ -333,6 +333,7 @@ def main() -> int:
     plots: list[str] = []
     from bench_audio import bench_audio, bench_audio_speed  # noqa: E402 (scripts/ is on sys.path when run as a script)
     from bench_endpointing import bench_endpointing  # noqa: E402
+    from bench_enroll import bench_enroll  # noqa: E402
 
     steps = [
         ("text understanding", lambda: bench_text(content, understander, repeats)),
@@ -344,6 +345,7 @@ def main() -> int:
         ("audio speed", lambda: bench_audio_speed(understander, quick=args.quick, docs=DOCS)),
         ("audio", lambda: bench_audio(content, understander, quick=args.quick, docs=DOCS)),
         ("endpointing", lambda: bench_endpointing(quick=args.quick)),
+        ("enrollment", lambda: bench_enroll(content, understander, quick=args.quick)),
     ]
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("benchmark", total=len(steps))
