@@ -91,7 +91,7 @@ def bench_enroll(content, understander, quick: bool):
         count = in_scope * sum(1 for voice, *_ in results if voice.startswith("flite:") == (family == "flite"))
         section.rows.append([f"all {family}", "", _of(right, count), _of(right_after, count), f"{wrong} -> {wrong_after}",
                              f"{taken} -> {taken_after}"])
-    section.notes.append(f"Every {every}th row of the held-out set ({in_scope} in-scope, {len(rows) - in_scope} off-topic), "
+    section.notes.append(f"One row in {every} of the held-out set ({in_scope} in-scope, {len(rows) - in_scope} off-topic), "
                          f"clean, with the quiet around a turn; the enrollment recording: the content's "
                          f"{len(content.lines.enroll_sentences)} enrollment sentences in the same voice, "
                          f"{GAP_SECONDS:g} s apart, heard through SpeechRecognition's endpointing.")
