@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 from tests.audio_fixtures import FLITE_VOICES, VOICES, conversation, speak  # noqa: E402
 from tests.test_understand import BLIND_SET, load_dev_set  # noqa: E402
 from trials import decode, in_a_second_process, outcomes, with_quiet_around  # noqa: E402
-from voice.adapt import learn  # noqa: E402
+from voice.adapt import enrollment_pronunciations, learn  # noqa: E402
 from voice.audio import Microphone, load_wav  # noqa: E402
 from voice.clock import VirtualClock  # noqa: E402
 from voice.enroll import listener, record  # noqa: E402
@@ -41,7 +41,7 @@ def enrolled(content, voice: str, directory: Path) -> tuple[Path, int, int]:
     recordings = record(content, listener(microphone, recording), PrintSpeaker(stream=None), lambda _: None)
     microphone.close()
     out = directory / f"{voice.replace(':', '-')}.mllr"
-    return out, len(recordings), learn(recordings, out)
+    return out, len(recordings), learn(recordings, enrollment_pronunciations(content), out)
 
 
 def judge(understander, voice: str, rows, directory: Path, profile: Path | None) -> tuple[int, int, int]:

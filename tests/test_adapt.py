@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
 from voice import adapt
-from voice.adapt import AdaptError, check_transform, profile_path, unknown_words
+from voice.adapt import AdaptError, check_transform, enrollment_pronunciations, profile_path
 from voice.cli import main
+from voice.enroll import enroll
+from voice.grammar import words_of
+from voice.speaker import PrintSpeaker
 from voice.recognize import Recognizer
 
 from .audio_fixtures import conversation, speak, with_quiet_around, write_wav
@@ -37,8 +41,19 @@ def read_aloud(sentences, directory, voice=VOICE):
 
 def test_every_enrollment_sentence_can_be_pronounced(content):
     assert len(content.lines.enroll_sentences) >= 10
-    assert unknown_words(content.lines.enroll_sentences) == []
-    assert unknown_words(["the massage zzqx"]) == ["zzqx"]
+    assert len(enrollment_pronunciations(content)) >= len({w for s in content.lines.enroll_sentences for w in words_of(s)})
+
+
+def test_a_sentence_with_a_word_nobody_can_pronounce_stops_enrollment_before_anyone_reads(content):
+    lines = dataclasses.replace(content.lines, enroll_sentences=content.lines.enroll_sentences + ("rub the zzqx gently",))
+    spoken = []
+
+    def listen(timeout):
+        raise AssertionError("nothing should be heard")
+
+    with pytest.raises(AdaptError, match="enroll_sentences need a pronunciation .*: zzqx$"):
+        enroll(dataclasses.replace(content, lines=lines), listen, PrintSpeaker(stream=None), spoken.append)
+    assert spoken == []
 
 
 def test_enrolling_makes_the_recognizer_fit_that_voice_better(content, understander, profile_home, tmp_path, capsys):
@@ -72,7 +87,7 @@ def test_too_few_sentences_heard_changes_nothing(content, profile_home, tmp_path
 def test_missing_tools_are_named_in_one_line(monkeypatch, tmp_path):
     monkeypatch.setattr(adapt.shutil, "which", lambda tool: None)
     with pytest.raises(AdaptError, match="apt-get install pocketsphinx sphinxbase-utils sphinxtrain"):
-        adapt.learn([], tmp_path / "voice.mllr")
+        adapt.learn([], [], tmp_path / "voice.mllr")
 
 
 @pytest.mark.parametrize("text", ["", "1\n3\n13\n", "1\n3\n" + "13\n" + "nan " * 195 * 3, "\xff\xfe"])

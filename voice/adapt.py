@@ -22,6 +22,7 @@ import numpy as np
 import platformdirs
 
 from .audio import SAMPLE_RATE, AudioClip
+from .content import Content
 from .errors import OneLineError
 from .grammar import words_of
 
@@ -56,29 +57,29 @@ def saved_profile(warn) -> Path | None:
         return None
 
 
-def dictionary() -> Path:
-    """PocketSphinx's English pronunciation dictionary: the sentences read may use any word in it."""
-    from pocketsphinx import get_model_path
+def enrollment_pronunciations(content: Content) -> list[str]:
+    """Dictionary lines for every word of the enrollment sentences (PocketSphinx's, then the content's own); a word
+    with none is a content mistake, found before anyone reads a sentence."""
+    from .recognize import pronunciations
 
-    return Path(get_model_path()) / "en-us" / "cmudict-en-us.dict"
+    lines, missing = pronunciations(content, {word for sentence in content.lines.enroll_sentences for word in words_of(sentence)})
+    if missing:
+        raise AdaptError("dialogue.yaml: these words of enroll_sentences need a pronunciation under pronunciations: in "
+                         "intents.yaml: " + ", ".join(missing))
+    return lines
 
 
-def unknown_words(sentences: Iterable[str]) -> list[str]:
-    """Words of the sentences that the dictionary cannot pronounce (SphinxTrain could not follow them)."""
-    known = {line.split(maxsplit=1)[0] for line in dictionary().read_text(encoding="utf-8").splitlines() if line.strip()}
-    return sorted({word for sentence in sentences for word in words_of(sentence)} - known)
-
-
-def learn(recordings: Iterable[tuple[AudioClip, str]], out: Path) -> int:
-    """Estimate the transform from (recording, the sentence read) pairs and write it to `out`; returns how many
-    recordings it could follow (the others are left out)."""
+def check_tools() -> None:
+    """Before anyone reads a sentence: SphinxTrain's tools are there, or which packages to install, in one line."""
     missing = sorted({package for tool, package in TOOLS.items() if shutil.which(tool) is None})
     if missing:
         raise AdaptError(f"enrollment needs SphinxTrain's tools: apt-get install {' '.join(missing)}")
-    recordings = list(recordings)
-    unknown = unknown_words(sentence for _, sentence in recordings)
-    if unknown:
-        raise AdaptError(f"no pronunciation for {', '.join(unknown)}: change the enrollment sentences")
+
+
+def learn(recordings: Iterable[tuple[AudioClip, str]], dictionary: list[str], out: Path) -> int:
+    """Estimate the transform from (recording, the sentence read) pairs and write it to `out`; returns how many
+    recordings it could follow (the others are left out). `dictionary`: the lines of enrollment_pronunciations."""
+    check_tools()
     from pocketsphinx import get_model_path
 
     model = Path(get_model_path()) / "en-us" / "en-us"
@@ -88,12 +89,13 @@ def learn(recordings: Iterable[tuple[AudioClip, str]], out: Path) -> int:
         if not names:
             raise AdaptError("nothing was recorded to learn your voice from")
         trainable = _trainable_model(model, work / "model")
+        (work / "dictionary").write_text("".join(f"{line}\n" for line in dictionary), encoding="utf-8")
         _run(["sphinx_fe", "-argfile", str(model / "feat.params"), "-samprate", str(SAMPLE_RATE), "-c", "fileids",
               "-di", ".", "-do", ".", "-ei", "wav", "-eo", "mfc", "-mswav", "yes", "-dither", "yes", "-seed", "1"], work)
         (work / "counts").mkdir()
         # Beams far wider than bw's defaults: with them, most of a voice the model fits badly could not be followed.
         log = _run([str(SPHINXTRAIN / "bw"), "-hmmdir", str(trainable), "-moddeffn", str(trainable / "mdef.txt"),
-                    "-ts2cbfn", ".ptm.", *FEATURE_OPTIONS, "-dictfn", str(dictionary()), "-fdictfn", str(model / "noisedict"),
+                    "-ts2cbfn", ".ptm.", *FEATURE_OPTIONS, "-dictfn", "dictionary", "-fdictfn", str(model / "noisedict"),
                     "-ctlfn", "fileids", "-lsnfn", "transcription", "-accumdir", "counts", "-cepdir", ".",
                     "-abeam", "1e-200", "-bbeam", "1e-200"], work)
         followed = len(names) - log.count(" ignored")
@@ -121,10 +123,14 @@ def check_transform(path: Path) -> Path:
 
 def _replace_into(source: Path, out: Path) -> None:
     """Write next to `out`, then rename: a transform half written (a full disk) never replaces a good one."""
-    out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
-    shutil.copyfile(source, partial)
-    os.replace(partial, out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, partial)
+        os.replace(partial, out)
+    except OSError as err:
+        partial.unlink(missing_ok=True)
+        raise AdaptError(f"cannot save the voice profile to {out} ({err.strerror or err})") from None
 
 
 def _write_recordings(recordings: Iterable[tuple[AudioClip, str]], work: Path) -> list[str]:

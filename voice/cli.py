@@ -106,9 +106,12 @@ def _run(args: argparse.Namespace) -> int:
     from .content import load_content
 
     if args.command == "validate":
+        from .adapt import enrollment_pronunciations
         from .recognize import check_speakable
 
-        check_speakable(load_content(args.directory or args.content))
+        content = load_content(args.directory or args.content)
+        check_speakable(content)
+        enrollment_pronunciations(content)
         print("content is valid")
         return 0
     content = load_content(args.content)

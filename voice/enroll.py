@@ -1,14 +1,13 @@
-"""`backcare enroll`: the person reads the content's enrollment sentences aloud once, and the assistant learns their voice from them
-(voice/adapt.py). The sentences are shown and spoken one at a time; each is heard through the same microphone
+"""`backcare enroll`: the person reads the content's enrollment sentences aloud once, and the assistant learns
+their voice from them (voice/adapt.py). The sentences are shown and spoken one at a time; each is heard through the same microphone
 and endpointing as the live assistant, so a recording (`--input-audio`) of them read in order works the same.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable, Iterator
 
-from .adapt import AdaptError, learn, profile_path
+from .adapt import AdaptError, check_tools, enrollment_pronunciations, learn, profile_path
 from .audio import AudioClip, Microphone
 from .content import Content
 from .listen import Recording
@@ -56,24 +55,28 @@ def listener(microphone: Microphone, recording: Recording | None = None) -> Call
 
 
 def enroll(content: Content, listen: Callable[[float], Iterator[bytes] | None], speaker: Speaker,
-           show: Callable[[str], None], out: Path | None = None) -> Path:
-    """The whole enrollment; returns where the transform was saved (the person's profile unless `out`)."""
+           show: Callable[[str], None]) -> None:
+    """The whole enrollment, saved as the person's profile. What cannot work is found before anyone reads a sentence."""
+    check_tools()
+    dictionary = enrollment_pronunciations(content)
     speaker.say(content.lines.enroll_intro[0])
     recordings = record(content, listen, speaker, show)
     if len(recordings) < MIN_RECORDINGS:
         raise AdaptError(f"only {len(recordings)} sentences were heard, {MIN_RECORDINGS} are needed; nothing was changed")
-    out = out or profile_path()
-    followed = learn(recordings, out)
+    out = profile_path()
+    followed = learn(recordings, dictionary, out)
     speaker.say(content.lines.enroll_done[0])
     show(f"learned from {followed} of {len(recordings)} sentences; saved to {out}")
-    return out
 
 
 def forget(show: Callable[[str], None]) -> None:
     """`backcare enroll --forget`: listen with the model as it ships again."""
     path = profile_path()
-    if path.exists():
+    try:
         path.unlink()
-        show(f"removed {path}; the assistant listens without it")
-    else:
+    except FileNotFoundError:
         show("there is no voice profile to remove")
+        return
+    except OSError as err:
+        raise AdaptError(f"cannot remove {path} ({err.strerror or err})") from None
+    show(f"removed {path}; the assistant listens without it")

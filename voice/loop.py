@@ -149,7 +149,10 @@ def run_enroll(args, content: Content) -> int:
 
     screen = TerminalScreen()
     if args.forget:
-        forget(screen.notice)
+        try:
+            forget(screen.notice)
+        except AdaptError as err:
+            raise UsageError(f"backcare: {err}") from None
         return 0
     clock: Clock = VirtualClock() if args.fast else RealClock()
     try:
