@@ -7,6 +7,7 @@ with the voice transform learned from it, with the quiet around a turn as the li
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import tempfile
 from pathlib import Path
@@ -20,7 +21,7 @@ from trials import decode, in_a_second_process, outcomes, with_quiet_around  # n
 from voice.adapt import enrollment_pronunciations, learn  # noqa: E402
 from voice.audio import Microphone, load_wav  # noqa: E402
 from voice.clock import VirtualClock  # noqa: E402
-from voice.enroll import listener, record  # noqa: E402
+from voice.enroll import MemoryTakes, listener, record  # noqa: E402
 from voice.listen import Recording  # noqa: E402
 from voice.recognize import Recognizer  # noqa: E402
 from voice.speaker import PrintSpeaker  # noqa: E402
@@ -38,7 +39,8 @@ def enrolled(content, voice: str, directory: Path) -> tuple[Path, int, int]:
         start += clip.seconds + GAP_SECONDS
     recording = Recording(load_wav(conversation(turns, directory / f"enroll-{voice.replace(':', '-')}.wav")), VirtualClock())
     microphone = Microphone(source=recording)
-    recordings = record(content, listener(microphone, recording), PrintSpeaker(stream=None), lambda _: None)
+    recordings = record(content, listener(microphone, recording), PrintSpeaker(stream=None), lambda _: None, MemoryTakes(),
+                        random.Random(0))
     microphone.close()
     out = directory / f"{voice.replace(':', '-')}.mllr"
     return out, len(recordings), learn(recordings, enrollment_pronunciations(content), out)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import numpy as np
 import pytest
 
 from voice import adapt
 from voice.adapt import AdaptError, check_transform, enrollment_pronunciations, profile_path
 from voice.cli import main
-from voice.enroll import enroll
+from voice import enroll as enrollment
+from voice.audio import AudioClip
+from voice.enroll import MemoryTakes, TakesDirectory, enroll
 from voice.grammar import words_of
 from voice.speaker import PrintSpeaker
 from voice.recognize import Recognizer
@@ -52,7 +55,7 @@ def test_a_sentence_with_a_word_nobody_can_pronounce_stops_enrollment_before_any
         raise AssertionError("nothing should be heard")
 
     with pytest.raises(AdaptError, match="enroll_sentences need a pronunciation .*: zzqx$"):
-        enroll(dataclasses.replace(content, lines=lines), listen, PrintSpeaker(stream=None), spoken.append)
+        enroll(dataclasses.replace(content, lines=lines), listen, PrintSpeaker(stream=None), spoken.append, MemoryTakes())
     assert spoken == []
 
 
@@ -73,6 +76,59 @@ def test_enrolling_makes_the_recognizer_fit_that_voice_better(content, understan
     assert right[profile_home] >= right[None] + 2
 
 
+class Reader:
+    """A person reading each sentence the assistant asks for; the sound of each says which sentence it was."""
+
+    def __init__(self, sentences, stop_after, stop_with):
+        self.sentences, self.stop_after, self.stop_with = sentences, stop_after, stop_with
+        self.said, self.asked = [], []
+
+    def say(self, text):
+        self.said.append(text)
+        self.asked += [s for s in self.sentences if text.endswith(s)]
+
+    def listen(self, timeout):
+        if len(self.asked) > self.stop_after:
+            raise self.stop_with
+        return iter([sound_of(self.asked[-1]).pcm])
+
+
+def sound_of(sentence):
+    return AudioClip(np.full(16000, hash(sentence) % 30000, dtype="<i2").tobytes())
+
+
+@pytest.mark.parametrize("stop_with", [KeyboardInterrupt, EOFError], ids=["ctrl-c", "recording-ended"])
+def test_an_enrollment_stopped_midway_goes_on_where_it_stopped(content, profile_home, tmp_path, monkeypatch, stop_with):
+    sentences = content.lines.enroll_sentences
+    learned = []
+    monkeypatch.setattr(enrollment, "learn", lambda recordings, dictionary, out: learned.extend(recordings) or len(learned))
+    takes = TakesDirectory(tmp_path / "takes")
+    first = Reader(sentences, stop_after=7, stop_with=stop_with())
+    with pytest.raises(AdaptError if stop_with is EOFError else KeyboardInterrupt,
+                       match="only 7 sentences .*; those read are kept" if stop_with is EOFError else None):
+        enroll(content, first.listen, first, lambda _: None, takes)
+    assert first.asked == list(sentences[:8]) and learned == []
+
+    again = Reader(sentences, stop_after=len(sentences), stop_with=AssertionError("asked too often"))
+    enroll(content, again.listen, again, lambda _: None, TakesDirectory(tmp_path / "takes"))
+    assert again.said[0] == content.lines.enroll_resume[0].format(heard=7, total=len(sentences))
+    assert again.asked == list(sentences[7:])
+    assert [(clip.pcm, sentence) for clip, sentence in learned] == [(sound_of(s).pcm, s) for s in sentences]
+    assert not (tmp_path / "takes").exists()  # let go once the voice is learned
+
+
+def test_sentences_that_cannot_be_kept_are_told_once_and_the_enrollment_goes_on(content, profile_home, tmp_path,
+                                                                                  monkeypatch):
+    monkeypatch.setattr(enrollment, "learn", lambda recordings, dictionary, out: len(recordings))
+    (tmp_path / "takes").write_text("a file where the directory should be")
+    notices = []
+    reader = Reader(content.lines.enroll_sentences, stop_after=len(content.lines.enroll_sentences), stop_with=None)
+    enroll(content, reader.listen, reader, notices.append, TakesDirectory(tmp_path / "takes", warn=notices.append))
+    trouble = [n for n in notices if "cannot keep" in n]
+    assert len(trouble) == 1 and "starts again" in trouble[0]
+    assert notices[-1].startswith(f"learned from {len(content.lines.enroll_sentences)} of")
+
+
 def test_too_few_sentences_heard_changes_nothing(content, profile_home, tmp_path, capsys):
     profile_home.parent.mkdir(parents=True)
     profile_home.write_text("the old profile")
@@ -88,6 +144,14 @@ def test_missing_tools_are_named_in_one_line(monkeypatch, tmp_path):
     monkeypatch.setattr(adapt.shutil, "which", lambda tool: None)
     with pytest.raises(AdaptError, match="apt-get install pocketsphinx sphinxbase-utils sphinxtrain"):
         adapt.learn([], [], tmp_path / "voice.mllr")
+
+
+def test_a_profile_that_cannot_be_saved_is_told_in_one_line(tmp_path):
+    transform = tmp_path / "new.mllr"
+    transform.write_text("new")
+    (tmp_path / "data").write_text("a file where the directory should be")
+    with pytest.raises(AdaptError, match="^cannot save the voice profile to .*voice.mllr"):
+        adapt._replace_into(transform, tmp_path / "data" / "voice.mllr")
 
 
 @pytest.mark.parametrize("text", ["", "1\n3\n13\n", "1\n3\n" + "13\n" + "nan " * 195 * 3, "\xff\xfe"])
@@ -110,10 +174,11 @@ def test_a_damaged_profile_is_told_in_one_line_and_the_assistant_listens_without
                                         "again; listening without it."]
 
 
-def test_forget_removes_the_profile(profile_home, capsys):
+def test_forget_removes_the_profile_and_any_sentences_read(profile_home, capsys):
     profile_home.parent.mkdir(parents=True)
     profile_home.write_text("x")
+    TakesDirectory().keep("a sentence", AudioClip(b"\0\0" * 16000))
     assert main(["enroll", "--forget"]) == 0
-    assert not profile_home.exists()
+    assert not profile_home.exists() and not TakesDirectory().directory.exists()
     assert main(["enroll", "--forget"]) == 0
     assert "no voice profile" in capsys.readouterr().err

@@ -9,6 +9,7 @@ SphinxTrain needs the model's mixture weights in full, which PocketSphinx's pip 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import shutil
@@ -21,7 +22,7 @@ from typing import Iterable
 import numpy as np
 import platformdirs
 
-from .audio import SAMPLE_RATE, AudioClip
+from .audio import SAMPLE_RATE, AudioClip, save_wav
 from .content import Content
 from .errors import OneLineError
 from .grammar import words_of
@@ -129,22 +130,17 @@ def _replace_into(source: Path, out: Path) -> None:
         shutil.copyfile(source, partial)
         os.replace(partial, out)
     except OSError as err:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # none was begun when the directory could not be made
+            partial.unlink()
         raise AdaptError(f"cannot save the voice profile to {out} ({err.strerror or err})") from None
 
 
 def _write_recordings(recordings: Iterable[tuple[AudioClip, str]], work: Path) -> list[str]:
-    import wave
-
     names, transcripts = [], []
-    pad = np.zeros(int(PAD_SECONDS * SAMPLE_RATE), dtype="<i2")
+    pad = bytes(2 * int(PAD_SECONDS * SAMPLE_RATE))
     for index, (clip, sentence) in enumerate(recordings):
         name = f"s{index:03d}"
-        with wave.open(str(work / f"{name}.wav"), "wb") as wav:
-            wav.setnchannels(1)
-            wav.setsampwidth(2)
-            wav.setframerate(SAMPLE_RATE)
-            wav.writeframes(np.concatenate([pad, clip.samples(), pad]).tobytes())
+        save_wav(AudioClip(pad + clip.pcm + pad), work / f"{name}.wav")
         names.append(name)
         transcripts.append(f"<s> {' '.join(words_of(sentence))} </s> ({name})")
     (work / "fileids").write_text("".join(f"{name}\n" for name in names))

@@ -12,6 +12,7 @@ import os
 import stat
 import struct
 import sys
+import wave
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,6 +171,15 @@ def load_wav(path: Path | str) -> AudioClip:
     if usable == 0:
         raise AudioError(f"{path}: the recording is empty")
     return AudioClip(to_pcm16(frames[:usable], channels, width, rate, floating))
+
+
+def save_wav(clip: AudioClip, path: Path) -> None:
+    """The clip as load_wav reads it back unchanged: 16 kHz mono 16-bit."""
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes(clip.pcm)
 
 
 def _parse_wav(path: Path, data: bytes) -> tuple[bool, int, int, int, bytes]:

@@ -152,6 +152,7 @@ class Lines:
     minutes_clamped: tuple[str, ...]
     minutes_set: tuple[str, ...]
     enroll_intro: tuple[str, ...]
+    enroll_resume: tuple[str, ...]  # instead of the intro, when sentences read in an unfinished run are kept
     enroll_prompt: tuple[str, ...]
     enroll_done: tuple[str, ...]
     enroll_sentences: tuple[str, ...]  # read aloud, all of them, in order (`backcare enroll`)
@@ -159,6 +160,7 @@ class Lines:
 
 # The placeholders each line may use; anything else in braces is a content mistake.
 LINE_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
+    "enroll_resume": frozenset({"heard", "total"}),
     "enroll_prompt": frozenset({"sentence"}),
     "time_left_seconds": frozenset({"seconds"}),
     "time_left_minutes": frozenset({"minutes"}),

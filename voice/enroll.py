@@ -1,14 +1,23 @@
 """`backcare enroll`: the person reads the content's enrollment sentences aloud once, and the assistant learns
 their voice from them (voice/adapt.py). The sentences are shown and spoken one at a time; each is heard through the same microphone
 and endpointing as the live assistant, so a recording (`--input-audio`) of them read in order works the same.
+Each sentence heard is kept as it is heard (Takes), so an enrollment stopped midway goes on where it stopped.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+import contextlib
+import hashlib
+import os
+import random
+import shutil
+from pathlib import Path
+from typing import Callable, Iterator, Protocol
+
+import platformdirs
 
 from .adapt import AdaptError, check_tools, enrollment_pronunciations, learn, profile_path
-from .audio import AudioClip, Microphone
+from .audio import AudioClip, AudioError, Microphone, load_wav, save_wav
 from .content import Content
 from .listen import Recording
 from .speaker import Speaker
@@ -21,15 +30,95 @@ MIN_RECORDINGS = 10
 MIN_SECONDS = 0.5
 
 
+class Takes(Protocol):
+    """The sentences read so far, each by its text (a sentence the content no longer has is never asked for)."""
+
+    lasting: bool  # whether what is kept outlives this run
+
+    def get(self, sentence: str) -> AudioClip | None: ...
+
+    def keep(self, sentence: str, clip: AudioClip) -> None: ...
+
+    def clear(self) -> None: ...
+
+
+class MemoryTakes:
+    """For a recording of the sentences read in order (`--input-audio`): it is a whole enrollment in itself."""
+
+    lasting = False
+
+    def __init__(self):
+        self.clips: dict[str, AudioClip] = {}
+
+    def get(self, sentence: str) -> AudioClip | None:
+        return self.clips.get(sentence)
+
+    def keep(self, sentence: str, clip: AudioClip) -> None:
+        self.clips[sentence] = clip
+
+    def clear(self) -> None:
+        self.clips.clear()
+
+
+def default_takes_directory() -> Path:
+    return Path(platformdirs.user_data_dir("backcare-voice", appauthor=False)) / "enrollment"
+
+
+class TakesDirectory:
+    """One WAV per sentence read, in the user data directory until the voice is learned from them. A take that
+    cannot be kept (a full disk) is told once and the enrollment goes on; one that cannot be read is asked again."""
+
+    def __init__(self, directory: Path | None = None, warn: Callable[[str], None] = lambda message: None):
+        self.directory = directory or default_takes_directory()
+        self.warn = warn
+        self.lasting = True
+
+    def _path(self, sentence: str) -> Path:
+        return self.directory / f"{hashlib.sha256(sentence.encode('utf-8')).hexdigest()[:16]}.wav"
+
+    def get(self, sentence: str) -> AudioClip | None:
+        path = self._path(sentence)
+        if not path.exists():
+            return None
+        try:
+            return load_wav(path)
+        except AudioError:
+            return None
+
+    def keep(self, sentence: str, clip: AudioClip) -> None:
+        if not self.lasting:
+            return
+        path = self._path(sentence)
+        partial = path.with_name(path.name + ".partial")
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            save_wav(clip, partial)
+            os.replace(partial, path)
+        except OSError as err:
+            with contextlib.suppress(OSError):  # none was begun when the directory could not be made
+                partial.unlink()
+            self.lasting = False
+            self.warn(f"backcare: cannot keep the sentences read in {self.directory} ({err.strerror or err}); "
+                      "if this enrollment is stopped, it starts again")
+
+    def clear(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
 def record(content: Content, listen: Callable[[float], Iterator[bytes] | None], speaker: Speaker,
-           show: Callable[[str], None]) -> list[tuple[AudioClip, str]]:
-    """Each sentence shown and said, then what the person read of it; a sentence nobody read in time is left out.
-    `listen` raises EOFError when nothing more will come (a recording has ended)."""
+           show: Callable[[str], None], takes: Takes, rng: random.Random) -> list[tuple[AudioClip, str]]:
+    """Each sentence shown and said, then what the person read of it, kept in `takes` at once; a sentence nobody
+    read in time is left out, and one read in an earlier run is not asked again. `listen` raises EOFError when
+    nothing more will come (a recording has ended)."""
     recordings = []
     sentences = content.lines.enroll_sentences
     for number, sentence in enumerate(sentences, 1):
+        kept = takes.get(sentence)
+        if kept is not None:
+            recordings.append((kept, sentence))
+            continue
         show(f"({number}/{len(sentences)}) {sentence}")
-        speaker.say(content.lines.enroll_prompt[0].format(sentence=sentence))
+        speaker.say(rng.choice(content.lines.enroll_prompt).format(sentence=sentence))
         try:
             chunks = listen(WAIT_SECONDS)
         except EOFError:
@@ -38,6 +127,7 @@ def record(content: Content, listen: Callable[[float], Iterator[bytes] | None], 
         if clip.seconds < MIN_SECONDS:
             show("(nothing heard; on to the next one)")
             continue
+        takes.keep(sentence, clip)
         recordings.append((clip, sentence))
     return recordings
 
@@ -55,22 +145,33 @@ def listener(microphone: Microphone, recording: Recording | None = None) -> Call
 
 
 def enroll(content: Content, listen: Callable[[float], Iterator[bytes] | None], speaker: Speaker,
-           show: Callable[[str], None]) -> None:
-    """The whole enrollment, saved as the person's profile. What cannot work is found before anyone reads a sentence."""
+           show: Callable[[str], None], takes: Takes, rng: random.Random | None = None) -> None:
+    """The whole enrollment, saved as the person's profile. What cannot work is found before anyone reads a
+    sentence; sentences read in an earlier, unfinished run count, and are let go once the voice is learned."""
+    rng = rng or random.Random()
     check_tools()
     dictionary = enrollment_pronunciations(content)
-    speaker.say(content.lines.enroll_intro[0])
-    recordings = record(content, listen, speaker, show)
+    sentences = content.lines.enroll_sentences
+    already = sum(takes.get(sentence) is not None for sentence in sentences)
+    if already:
+        speaker.say(rng.choice(content.lines.enroll_resume).format(heard=already, total=len(sentences)))
+    else:
+        speaker.say(rng.choice(content.lines.enroll_intro))
+    recordings = record(content, listen, speaker, show, takes, rng)
     if len(recordings) < MIN_RECORDINGS:
-        raise AdaptError(f"only {len(recordings)} sentences were heard, {MIN_RECORDINGS} are needed; nothing was changed")
+        kept = "; those read are kept, and `backcare enroll` goes on from there" if takes.lasting and recordings else ""
+        raise AdaptError(f"only {len(recordings)} sentences were heard, {MIN_RECORDINGS} are needed; "
+                         f"nothing was changed{kept}")
     out = profile_path()
     followed = learn(recordings, dictionary, out)
-    speaker.say(content.lines.enroll_done[0])
+    takes.clear()
+    speaker.say(rng.choice(content.lines.enroll_done))
     show(f"learned from {followed} of {len(recordings)} sentences; saved to {out}")
 
 
-def forget(show: Callable[[str], None]) -> None:
-    """`backcare enroll --forget`: listen with the model as it ships again."""
+def forget(show: Callable[[str], None], takes: Takes) -> None:
+    """`backcare enroll --forget`: listen with the model as it ships again, and let go of any sentences read."""
+    takes.clear()
     path = profile_path()
     try:
         path.unlink()

@@ -140,17 +140,18 @@ def endpointing(args) -> Endpointing:
 
 
 def run_enroll(args, content: Content) -> int:
-    """`backcare enroll`: the sentences are spoken and shown, and heard through the microphone (or a recording)."""
+    """`backcare enroll`: the sentences are spoken and shown, and heard through the microphone (or a recording, which
+    is a whole enrollment in itself: nothing of it is kept for a later run)."""
     from .adapt import AdaptError
     from .audio import AudioError, Microphone, load_wav
     from .cli_screen import TerminalScreen
-    from .enroll import enroll, forget, listener
+    from .enroll import MemoryTakes, TakesDirectory, enroll, forget, listener
     from .listen import Recording
 
     screen = TerminalScreen()
     if args.forget:
         try:
-            forget(screen.notice)
+            forget(screen.notice, TakesDirectory())
         except AdaptError as err:
             raise UsageError(f"backcare: {err}") from None
         return 0
@@ -161,10 +162,15 @@ def run_enroll(args, content: Content) -> int:
     except AudioError as err:
         raise UsageError(f"backcare: {err}") from None
     speaker = _open_speaker(args, clock, screen, None, None)
+    takes = MemoryTakes() if recording else TakesDirectory(warn=screen.notice)
     try:
-        enroll(content, listener(microphone, recording), speaker, screen.notice)
+        enroll(content, listener(microphone, recording), speaker, screen.notice, takes)
     except AdaptError as err:
         raise UsageError(f"backcare: {err}") from None
+    except KeyboardInterrupt:
+        if takes.lasting:
+            screen.notice("backcare: the sentences read so far are kept; `backcare enroll` goes on from there.")
+        raise
     finally:
         speaker.close()
         microphone.close()
