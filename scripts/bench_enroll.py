@@ -1,7 +1,7 @@
 """Enrollment (`backcare enroll`) measured: each voice reads the enrollment sentences once, in one recording heard
 through the same path as the microphone, and the held-out set in the same voice is then decoded without and
 with the voice transform learned from it, with the quiet around a turn as the live loop hears it. Also runs alone
-(`.venv/bin/python scripts/bench_enroll.py [--quick]`, about 15 minutes; --quick about 4).
+(`.venv/bin/python scripts/bench_enroll.py [--quick]`, about 30 minutes on both cores; --quick about 6).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 from tests.audio_fixtures import FLITE_VOICES, VOICES, conversation, speak  # noqa: E402
 from tests.test_understand import BLIND_SET, load_dev_set  # noqa: E402
 from trials import decode, in_a_second_process, outcomes, with_quiet_around  # noqa: E402
-from voice.adapt import enrollment_pronunciations, learn  # noqa: E402
+from voice.adapt import ReadingCheck, enrollment_dictionary, learn  # noqa: E402
 from voice.audio import Microphone, load_wav  # noqa: E402
 from voice.clock import VirtualClock  # noqa: E402
 from voice.enroll import MemoryTakes, listener, record  # noqa: E402
@@ -39,11 +39,12 @@ def enrolled(content, voice: str, directory: Path) -> tuple[Path, int, int]:
         start += clip.seconds + GAP_SECONDS
     recording = Recording(load_wav(conversation(turns, directory / f"enroll-{voice.replace(':', '-')}.wav")), VirtualClock())
     microphone = Microphone(source=recording)
+    dictionary = enrollment_dictionary(content)
     recordings = record(content, listener(microphone, recording), PrintSpeaker(stream=None), lambda _: None, MemoryTakes(),
-                        random.Random(0))
+                        random.Random(0), ReadingCheck(content, dictionary), attempts=1)
     microphone.close()
     out = directory / f"{voice.replace(':', '-')}.mllr"
-    return out, len(recordings), learn(recordings, enrollment_pronunciations(content), out)
+    return out, len(recordings), learn(recordings, dictionary, out)
 
 
 def judge(understander, voice: str, rows, directory: Path, profile: Path | None) -> tuple[int, int, int]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 
 import numpy as np
 import pytest
 
 from voice import adapt
-from voice.adapt import AdaptError, check_transform, enrollment_pronunciations, profile_path
+from voice.adapt import (MIN_SENTENCES, AdaptError, ReadingCheck, TooFewFollowed, check_transform,
+                         enrollment_dictionary, profile_path)
 from voice.cli import main
 from voice import enroll as enrollment
 from voice.audio import AudioClip
@@ -44,7 +46,7 @@ def read_aloud(sentences, directory, voice=VOICE):
 
 def test_every_enrollment_sentence_can_be_pronounced(content):
     assert len(content.lines.enroll_sentences) >= 10
-    assert len(enrollment_pronunciations(content)) >= len({w for s in content.lines.enroll_sentences for w in words_of(s)})
+    assert len(enrollment_dictionary(content)) >= len({w for s in content.lines.enroll_sentences for w in words_of(s)})
 
 
 def test_a_sentence_with_a_word_nobody_can_pronounce_stops_enrollment_before_anyone_reads(content):
@@ -93,6 +95,10 @@ class Reader:
         return iter([sound_of(self.asked[-1]).pcm])
 
 
+def anything(clip, sentence):
+    return True
+
+
 def sound_of(sentence):
     return AudioClip(np.full(16000, hash(sentence) % 30000, dtype="<i2").tobytes())
 
@@ -106,15 +112,57 @@ def test_an_enrollment_stopped_midway_goes_on_where_it_stopped(content, profile_
     first = Reader(sentences, stop_after=7, stop_with=stop_with())
     with pytest.raises(AdaptError if stop_with is EOFError else KeyboardInterrupt,
                        match="only 7 sentences .*; those read are kept" if stop_with is EOFError else None):
-        enroll(content, first.listen, first, lambda _: None, takes)
+        enroll(content, first.listen, first, lambda _: None, takes, sounds_like=anything)
     assert first.asked == list(sentences[:8]) and learned == []
 
     again = Reader(sentences, stop_after=len(sentences), stop_with=AssertionError("asked too often"))
-    enroll(content, again.listen, again, lambda _: None, TakesDirectory(tmp_path / "takes"))
+    enroll(content, again.listen, again, lambda _: None, TakesDirectory(tmp_path / "takes"), sounds_like=anything)
     assert again.said[0] == content.lines.enroll_resume[0].format(heard=7, total=len(sentences))
     assert again.asked == list(sentences[7:])
     assert [(clip.pcm, sentence) for clip, sentence in learned] == [(sound_of(s).pcm, s) for s in sentences]
     assert not (tmp_path / "takes").exists()  # let go once the voice is learned
+
+
+def test_a_reading_that_does_not_sound_like_the_sentence_is_asked_for_once_more(content, tmp_path, monkeypatch):
+    """The first sentence sounds right at the second reading, the second never does; the rest at once."""
+    sentences = content.lines.enroll_sentences
+    learned = []
+    monkeypatch.setattr(enrollment, "learn", lambda recordings, dictionary, out: learned.extend(recordings) or len(learned))
+    reader = Reader(sentences, stop_after=len(sentences) + 3, stop_with=AssertionError("asked too often"))
+    readings = iter([False, True, False, False])
+    shown = []
+    enroll(content, reader.listen, reader, shown.append, MemoryTakes(), rng=random.Random(0),
+           sounds_like=lambda clip, sentence: next(readings, True))
+    assert reader.asked == [sentences[0], sentences[0], sentences[1], sentences[1], *sentences[2:]]
+    assert reader.said[2] == content.lines.enroll_again[0].format(sentence=sentences[0])
+    assert "(that did not sound like this sentence; on to the next one)" in shown
+    assert [sentence for _, sentence in learned] == [sentences[0], *sentences[2:]]
+
+
+def test_the_reading_check_tells_a_sentence_read_from_another_or_half_of_it(content, tmp_path):
+    check = ReadingCheck(content, enrollment_dictionary(content))
+    sentences = content.lines.enroll_sentences[:4]
+    clips = [with_quiet_around(speak(sentence, tmp_path, voice=VOICE)) for sentence in sentences]
+    assert all(check(clip, sentence) for clip, sentence in zip(clips, sentences))
+    assert not any(check(clip, sentence) for clip, sentence in zip(clips[1:] + clips[:1], sentences))
+    assert not any(check(AudioClip(clip.pcm[: len(clip.pcm) // 4 * 2]), sentence) for clip, sentence in zip(clips, sentences))
+
+
+def test_a_recording_bw_cannot_get_through_is_left_out_and_the_rest_are_learned(content, tmp_path):
+    """Each recording under the sentence before it: bw aborts on some (an assertion), and ignores others."""
+    sentences = content.lines.enroll_sentences
+    clips = [speak(sentence, tmp_path, voice=VOICE) for sentence in sentences]
+    out = tmp_path / "voice.mllr"
+    followed = adapt.learn(list(zip(clips[1:], sentences)), enrollment_dictionary(content), out)
+    assert MIN_SENTENCES <= followed < len(sentences) - 1
+    check_transform(out)
+
+
+def test_too_few_followed_changes_nothing(content, tmp_path):
+    clips = [speak(sentence, tmp_path, voice=VOICE) for sentence in content.lines.enroll_sentences[:3]]
+    with pytest.raises(TooFewFollowed, match="^only 3 of the 3 sentences read could be followed, 10 are needed"):
+        adapt.learn(list(zip(clips, content.lines.enroll_sentences)), enrollment_dictionary(content), tmp_path / "v.mllr")
+    assert not (tmp_path / "v.mllr").exists()
 
 
 def test_sentences_that_cannot_be_kept_are_told_once_and_the_enrollment_goes_on(content, profile_home, tmp_path,
@@ -123,7 +171,8 @@ def test_sentences_that_cannot_be_kept_are_told_once_and_the_enrollment_goes_on(
     (tmp_path / "takes").write_text("a file where the directory should be")
     notices = []
     reader = Reader(content.lines.enroll_sentences, stop_after=len(content.lines.enroll_sentences), stop_with=None)
-    enroll(content, reader.listen, reader, notices.append, TakesDirectory(tmp_path / "takes", warn=notices.append))
+    enroll(content, reader.listen, reader, notices.append, TakesDirectory(tmp_path / "takes", warn=notices.append),
+           sounds_like=anything)
     trouble = [n for n in notices if "cannot keep" in n]
     assert len(trouble) == 1 and "starts again" in trouble[0]
     assert notices[-1].startswith(f"learned from {len(content.lines.enroll_sentences)} of")
@@ -140,9 +189,15 @@ def test_too_few_sentences_heard_changes_nothing(content, profile_home, tmp_path
     assert profile_home.read_text() == "the old profile"
 
 
+def test_a_temporary_directory_that_cannot_be_used_is_one_line(monkeypatch, tmp_path):
+    monkeypatch.setattr(adapt.tempfile, "tempdir", str(tmp_path / "gone"))
+    with pytest.raises(AdaptError, match="^cannot learn your voice: No such file or directory"):
+        adapt.learn([(AudioClip(b"\0\0" * 16000), "a sentence")], [], tmp_path / "voice.mllr")
+
+
 def test_missing_tools_are_named_in_one_line(monkeypatch, tmp_path):
     monkeypatch.setattr(adapt.shutil, "which", lambda tool: None)
-    with pytest.raises(AdaptError, match="apt-get install pocketsphinx sphinxbase-utils sphinxtrain"):
+    with pytest.raises(AdaptError, match="apt-get install coreutils pocketsphinx sphinxbase-utils sphinxtrain"):
         adapt.learn([], [], tmp_path / "voice.mllr")
 
 
@@ -154,7 +209,7 @@ def test_a_profile_that_cannot_be_saved_is_told_in_one_line(tmp_path):
         adapt._replace_into(transform, tmp_path / "data" / "voice.mllr")
 
 
-@pytest.mark.parametrize("text", ["", "1\n3\n13\n", "1\n3\n" + "13\n" + "nan " * 195 * 3, "\xff\xfe"])
+@pytest.mark.parametrize("text", ["", "1\n3\n13\n", "1 3 " + ("13 " + "nan " * 195) * 3, "\xff\xfe"])
 def test_a_damaged_transform_is_refused(tmp_path, text):
     path = tmp_path / "voice.mllr"
     path.write_text(text, encoding="latin-1")

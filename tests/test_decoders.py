@@ -89,6 +89,21 @@ def test_decoding_stays_in_this_process_when_a_second_cannot_start(files, clips,
     assert hear(opinions, clips) == in_this_process[0]
 
 
+def test_a_voice_profile_removed_mid_session_is_not_needed_when_the_second_process_dies(files, clips, tmp_path):
+    """`backcare enroll --forget` while the assistant runs: the decoders rebuilt here listen as shipped."""
+    profile = tmp_path / "voice.mllr"
+    identity = [" ".join("1" if i == j else "0" for j in range(13)) for i in range(13)]
+    profile.write_text("1\n3\n" + "\n".join(["13", *identity, " ".join(["0"] * 13), " ".join(["1"] * 13), ""]) * 3)
+    opinions = OpinionProcess(*files, adaptation=profile)
+    opinions.wait_until_ready()
+    assert opinions.local is None  # the profile was applied there
+    profile.unlink()
+    opinions.process.kill()
+    heard = hear(opinions, clips[:1])
+    opinions.close()
+    assert opinions.local is not None and heard[0].loose == "how much longer"
+
+
 def test_ctrl_c_is_left_to_the_assistant(process, clips):
     """Ctrl+C in a terminal reaches every process of it: the second must not die with a traceback of its own."""
     os.kill(process.process.pid, signal.SIGINT)

@@ -1,7 +1,7 @@
 """Adapting the acoustic model to one person's voice. PocketSphinx's model was learned from other people's
 recordings; twenty sentences read aloud once (`backcare enroll`) give a linear transform of its sound
-means and variances (MLLR, estimated by SphinxTrain's own tools, `bw` and `mllr_solve`), which every decoder then
-applies. One transform for the whole model: twenty sentences are too few to estimate more.
+means (MLLR, estimated by SphinxTrain's own tools, `bw` and `mllr_solve`; the variances are left as they are), which
+every decoder then applies. One transform for the whole model: twenty sentences are too few to estimate more.
 
 SphinxTrain needs the model's mixture weights in full, which PocketSphinx's pip package ships only compressed
 (`sendump`), and its model definition as text; both are made here, in a scratch directory, for each enrollment.
@@ -9,9 +9,9 @@ SphinxTrain needs the model's mixture weights in full, which PocketSphinx's pip 
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -20,15 +20,15 @@ from pathlib import Path
 from typing import Iterable
 
 import numpy as np
-import platformdirs
 
 from .audio import SAMPLE_RATE, AudioClip, save_wav
 from .content import Content
 from .errors import OneLineError
+from .files import replacing, user_data_directory
 from .grammar import words_of
 
 SPHINXTRAIN = Path("/usr/lib/sphinxtrain")  # where Debian's sphinxtrain package keeps bw and mllr_solve
-TOOLS = {"sphinx_fe": "sphinxbase-utils", "pocketsphinx_mdef_convert": "pocketsphinx",
+TOOLS = {"stdbuf": "coreutils", "sphinx_fe": "sphinxbase-utils", "pocketsphinx_mdef_convert": "pocketsphinx",
          str(SPHINXTRAIN / "bw"): "sphinxtrain", str(SPHINXTRAIN / "mllr_solve"): "sphinxtrain"}
 # Quiet added before and after each recording: bw must find the silence our transcripts start and end with, and
 # synthetic or tightly cut recordings have none (with none, 9 of 19 recordings could not be followed).
@@ -37,20 +37,41 @@ PAD_SECONDS = 0.25
 FEATURE_OPTIONS = ["-feat", "1s_c_d_dd", "-svspec", "0-12/13-25/26-38", "-cmn", "current", "-agc", "none"]
 
 
+# Fewer sentences than this followed, and nothing is learned: a transform from a handful fits them, not the voice.
+MIN_SENTENCES = 10
+
+
+# A recording is taken for the sentence shown when its fit to that sentence alone, against PocketSphinx's phone loop,
+# is at least this (per 10 ms frame, in PocketSphinx's log units, as voice/recognize.py scores a sentence). The
+# enrollment sentences in the 7 synthetic voices, as the microphone hands them over (one-off /tmp script,
+# 2026-11-28): each read right, -14.3 or better (en+f3's worst; flite's voices 4.8 or better); each voice's
+# recordings under another sentence, -30.4 or better, 136 of 140 with no path at all; the first half of a sentence
+# read, no path in 140 of 140.
+MIN_READING_FIT = -22.0
+
+
 class AdaptError(OneLineError):
     """Enrollment could not make a transform, or a saved one cannot be used; the message says why in one line."""
 
 
+class TooFewFollowed(AdaptError):
+    """bw could not follow enough of the recordings: read again, they would fail again."""
+
+
 def profile_path() -> Path:
     """Where the person's transform is kept: in the user data directory, beside the assistant's state."""
-    return Path(platformdirs.user_data_dir("backcare-voice", appauthor=False)) / "voice.mllr"
+    return user_data_directory() / "voice.mllr"
 
 
 def saved_profile(warn) -> Path | None:
     """The person's transform, if they enrolled; a damaged one is told to `warn` in one line and not used."""
     path = profile_path()
-    if not path.exists():
+    try:
+        path.stat()
+    except FileNotFoundError:
         return None
+    except OSError:
+        pass  # check_transform says what is wrong with it
     try:
         return check_transform(path)
     except AdaptError as err:
@@ -58,16 +79,61 @@ def saved_profile(warn) -> Path | None:
         return None
 
 
-def enrollment_pronunciations(content: Content) -> list[str]:
-    """Dictionary lines for every word of the enrollment sentences (PocketSphinx's, then the content's own); a word
-    with none is a content mistake, found before anyone reads a sentence."""
+def enrollment_dictionary(content: Content) -> list[str]:
+    """Dictionary lines for every word of the enrollment sentences (PocketSphinx's, then the content's own). Too few
+    sentences, or a word with no pronunciation, is a content mistake, found before anyone reads a sentence."""
     from .recognize import pronunciations
 
-    lines, missing = pronunciations(content, {word for sentence in content.lines.enroll_sentences for word in words_of(sentence)})
+    sentences = content.lines.enroll_sentences
+    if len(sentences) < MIN_SENTENCES:
+        raise AdaptError(f"dialogue.yaml: enroll_sentences has {len(sentences)} sentences; at least {MIN_SENTENCES} are needed")
+    lines, missing = pronunciations(content, {word for sentence in sentences for word in words_of(sentence)})
     if missing:
         raise AdaptError("dialogue.yaml: these words of enroll_sentences need a pronunciation under pronunciations: in "
                          "intents.yaml: " + ", ".join(missing))
     return lines
+
+
+class ReadingCheck:
+    """Whether a recording is the sentence shown, read whole: bw would otherwise learn from a cough, half a sentence
+    or another one as if it were that sentence (or abort on it). Decoders built once, for the whole enrollment."""
+
+    def __init__(self, content: Content, dictionary: list[str]):
+        from pocketsphinx import Decoder, get_model_path
+
+        from .decoders import GRAMMAR_OPTIONS, PHONE_LOOP_OPTIONS
+
+        self.sentences = {sentence: f"s{index}" for index, sentence in enumerate(content.lines.enroll_sentences)}
+        phones = Path(get_model_path()) / "en-us" / "en-us-phone.lm.bin"
+        self.phone_loop = Decoder(allphone=str(phones), logfn=os.devnull, **PHONE_LOOP_OPTIONS)
+        with tempfile.TemporaryDirectory(prefix="backcare-enroll-") as scratch:
+            (Path(scratch) / "dictionary").write_text("".join(f"{line}\n" for line in dictionary), encoding="utf-8")
+            (Path(scratch) / "first.gram").write_text(_jsgf(content.lines.enroll_sentences[0]), encoding="utf-8")
+            self.sentence = Decoder(dict=str(Path(scratch) / "dictionary"), jsgf=str(Path(scratch) / "first.gram"),
+                                    logfn=os.devnull, **GRAMMAR_OPTIONS)
+        for sentence, search in self.sentences.items():
+            self.sentence.add_jsgf_string(search, _jsgf(sentence))
+
+    def fit(self, clip: AudioClip, sentence: str) -> float:
+        """The recording's fit to the sentence; -inf when no path through the sentence fits it at all."""
+        self.sentence.activate_search(self.sentences[sentence])
+        scores = []
+        for decoder in (self.sentence, self.phone_loop):
+            decoder.start_utt()
+            decoder.process_raw(clip.pcm, False, True)
+            decoder.end_utt()
+            found = decoder.hyp()
+            scores.append(None if found is None else decoder.get_logmath().log(found.score))
+        if None in scores:
+            return float("-inf")
+        return (scores[0] - scores[1]) / max(1, self.sentence.n_frames())
+
+    def __call__(self, clip: AudioClip, sentence: str) -> bool:
+        return self.fit(clip, sentence) >= MIN_READING_FIT
+
+
+def _jsgf(sentence: str) -> str:
+    return f"#JSGF V1.0;\ngrammar sentence;\npublic <sentence> = {' '.join(words_of(sentence))};\n"
 
 
 def check_tools() -> None:
@@ -77,36 +143,59 @@ def check_tools() -> None:
         raise AdaptError(f"enrollment needs SphinxTrain's tools: apt-get install {' '.join(missing)}")
 
 
-def learn(recordings: Iterable[tuple[AudioClip, str]], dictionary: list[str], out: Path) -> int:
+def learn(recordings: Iterable[tuple[AudioClip, str]], dictionary: list[str], out: Path,
+          minimum: int = MIN_SENTENCES) -> int:
     """Estimate the transform from (recording, the sentence read) pairs and write it to `out`; returns how many
-    recordings it could follow (the others are left out). `dictionary`: the lines of enrollment_pronunciations."""
+    recordings it could follow (the others are left out; fewer than `minimum`, and nothing is written).
+    `dictionary`: the lines of enrollment_dictionary."""
     check_tools()
     from pocketsphinx import get_model_path
 
     model = Path(get_model_path()) / "en-us" / "en-us"
-    with tempfile.TemporaryDirectory(prefix="backcare-enroll-") as scratch:
-        work = Path(scratch)
-        names = _write_recordings(recordings, work)
-        if not names:
-            raise AdaptError("nothing was recorded to learn your voice from")
-        trainable = _trainable_model(model, work / "model")
-        (work / "dictionary").write_text("".join(f"{line}\n" for line in dictionary), encoding="utf-8")
-        _run(["sphinx_fe", "-argfile", str(model / "feat.params"), "-samprate", str(SAMPLE_RATE), "-c", "fileids",
-              "-di", ".", "-do", ".", "-ei", "wav", "-eo", "mfc", "-mswav", "yes", "-dither", "yes", "-seed", "1"], work)
-        (work / "counts").mkdir()
-        # Beams far wider than bw's defaults: with them, most of a voice the model fits badly could not be followed.
-        log = _run([str(SPHINXTRAIN / "bw"), "-hmmdir", str(trainable), "-moddeffn", str(trainable / "mdef.txt"),
-                    "-ts2cbfn", ".ptm.", *FEATURE_OPTIONS, "-dictfn", "dictionary", "-fdictfn", str(model / "noisedict"),
-                    "-ctlfn", "fileids", "-lsnfn", "transcription", "-accumdir", "counts", "-cepdir", ".",
-                    "-abeam", "1e-200", "-bbeam", "1e-200"], work)
-        followed = len(names) - log.count(" ignored")
-        if followed == 0:
-            raise AdaptError("none of the recordings could be followed; read each sentence as it is shown, then try again")
-        _run([str(SPHINXTRAIN / "mllr_solve"), "-meanfn", str(model / "means"), "-varfn", str(model / "variances"),
-              "-outmllrfn", "transform", "-accumdir", "counts"], work)
-        check_transform(work / "transform")
-        _replace_into(work / "transform", out)
+    try:
+        with tempfile.TemporaryDirectory(prefix="backcare-enroll-") as scratch:
+            work = Path(scratch)
+            transcripts = _write_recordings(recordings, work)
+            trainable = _trainable_model(model, work / "model")
+            (work / "dictionary").write_text("".join(f"{line}\n" for line in dictionary), encoding="utf-8")
+            _run(["sphinx_fe", "-argfile", str(model / "feat.params"), "-samprate", str(SAMPLE_RATE), "-c", "fileids",
+                  "-di", ".", "-do", ".", "-ei", "wav", "-eo", "mfc", "-mswav", "yes", "-dither", "yes", "-seed", "1"], work)
+            # Beams far wider than bw's defaults: with them, most of a voice the model fits badly could not be followed.
+            bw = [str(SPHINXTRAIN / "bw"), "-hmmdir", str(trainable), "-moddeffn", str(trainable / "mdef.txt"),
+                  "-ts2cbfn", ".ptm.", *FEATURE_OPTIONS, "-dictfn", "dictionary", "-fdictfn", str(model / "noisedict"),
+                  "-ctlfn", "fileids", "-lsnfn", "transcription", "-accumdir", "counts", "-cepdir", ".",
+                  "-abeam", "1e-200", "-bbeam", "1e-200"]
+            followed = _accumulate(bw, work, transcripts)
+            if followed < minimum:
+                raise TooFewFollowed(f"only {followed} of the {len(transcripts)} sentences read could be followed, {minimum} "
+                                 "are needed; nothing was changed. Read each sentence as it is shown, then try again")
+            _run([str(SPHINXTRAIN / "mllr_solve"), "-meanfn", str(model / "means"), "-varfn", str(model / "variances"),
+                  "-outmllrfn", "transform", "-accumdir", "counts"], work)
+            check_transform(work / "transform")
+            _replace_into(work / "transform", out)
+    except OSError as err:  # the scratch directory: a full or read-only temporary directory
+        raise AdaptError(f"cannot learn your voice: {err.strerror or err} (in {tempfile.gettempdir()})") from None
     return followed
+
+
+def _accumulate(bw: list[str], work: Path, transcripts: dict[str, str]) -> int:
+    """bw's counts (in work/counts) from the recordings it can follow; returns how many. On some recordings of another
+    sentence than the one shown, bw aborts (an assertion in its backward pass) instead of leaving them out: the one
+    it was on is then left out, and it runs again on the rest."""
+    names = list(transcripts)
+    while names:
+        (work / "fileids").write_text("".join(f"{name}\n" for name in names))
+        (work / "transcription").write_text("".join(f"{transcripts[name]}\n" for name in names))
+        shutil.rmtree(work / "counts", ignore_errors=True)
+        (work / "counts").mkdir()
+        done = _run(["stdbuf", "-o0", *bw], work, check=False)  # unbuffered: what it was on survives an abort
+        if done.returncode == 0:
+            return len(names) - done.stderr.count(" ignored")
+        started = re.findall(r"utt>\s+\d+\s+(\S+)", done.stdout)  # a recording too short to use ends no line
+        if done.returncode > 0 or not started or started[-1] not in names:
+            raise _failure(bw, done)
+        names.remove(started[-1])
+    return 0
 
 
 def check_transform(path: Path) -> Path:
@@ -123,29 +212,25 @@ def check_transform(path: Path) -> Path:
 
 
 def _replace_into(source: Path, out: Path) -> None:
-    """Write next to `out`, then rename: a transform half written (a full disk) never replaces a good one."""
-    partial = out.with_name(out.name + ".partial")
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, partial)
-        os.replace(partial, out)
+        with replacing(out) as partial:
+            shutil.copyfile(source, partial)
     except OSError as err:
-        with contextlib.suppress(OSError):  # none was begun when the directory could not be made
-            partial.unlink()
         raise AdaptError(f"cannot save the voice profile to {out} ({err.strerror or err})") from None
 
 
-def _write_recordings(recordings: Iterable[tuple[AudioClip, str]], work: Path) -> list[str]:
-    names, transcripts = [], []
+def _write_recordings(recordings: Iterable[tuple[AudioClip, str]], work: Path) -> dict[str, str]:
+    """Each recording as a WAV in `work`, listed in work/fileids; returns each one's transcript line, by name."""
+    transcripts = {}
     pad = bytes(2 * int(PAD_SECONDS * SAMPLE_RATE))
     for index, (clip, sentence) in enumerate(recordings):
         name = f"s{index:03d}"
         save_wav(AudioClip(pad + clip.pcm + pad), work / f"{name}.wav")
-        names.append(name)
-        transcripts.append(f"<s> {' '.join(words_of(sentence))} </s> ({name})")
-    (work / "fileids").write_text("".join(f"{name}\n" for name in names))
-    (work / "transcription").write_text("".join(f"{line}\n" for line in transcripts))
-    return names
+        transcripts[name] = f"<s> {' '.join(words_of(sentence))} </s> ({name})"
+    if not transcripts:
+        raise AdaptError("nothing was recorded to learn your voice from")
+    (work / "fileids").write_text("".join(f"{name}\n" for name in transcripts))
+    return transcripts
 
 
 def _trainable_model(model: Path, directory: Path) -> Path:
@@ -189,10 +274,18 @@ def _write_mixture_weights(sendump: Path, out: Path) -> None:
         file.write(weights.astype("<f4").tobytes())
 
 
-def _run(command: list[str], directory: Path) -> str:
-    """Run one of SphinxTrain's tools; its log (they all write to stderr) is returned, or ends the enrollment."""
-    done = subprocess.run(command, cwd=directory, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
-    if done.returncode != 0:
-        last = [line for line in done.stderr.splitlines() if "ERROR" in line][-1:] or ["no message"]
-        raise AdaptError(f"{Path(command[0]).name} failed: {last[0].strip()}")
-    return done.stderr
+def _run(command: list[str], directory: Path, check: bool = True) -> subprocess.CompletedProcess:
+    """Run one of SphinxTrain's tools; if it fails and `check`, the enrollment ends (see _failure)."""
+    done = subprocess.run(command, cwd=directory, capture_output=True, text=True, errors="replace")
+    if done.returncode != 0 and check:
+        raise _failure(command, done)
+    return done
+
+
+def _failure(command: list[str], done: subprocess.CompletedProcess) -> AdaptError:
+    """The tool's last error (they log to stderr), or the signal that stopped it."""
+    tool = next(Path(word).name for word in command if word != "stdbuf" and not word.startswith("-"))
+    if done.returncode < 0:
+        return AdaptError(f"{tool} stopped (signal {-done.returncode})")
+    last = [line for line in done.stderr.splitlines() if "ERROR" in line][-1:] or ["no message"]
+    return AdaptError(f"{tool} failed: {last[0].strip()}")

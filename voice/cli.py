@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("out", metavar="OUT.wav")
     render.add_argument("--minutes", type=int, help="compress length in minutes")
 
-    enroll = commands.add_parser("enroll", parents=shared, help="read 20 sentences aloud once, so the recognizer learns your voice")
+    enroll = commands.add_parser("enroll", parents=shared, help="read a few sentences aloud once, so the recognizer learns your voice")
     enroll.add_argument("--forget", action="store_true", help="remove the learned voice and listen as shipped")
     enroll.add_argument("--input-audio", metavar="FILE.wav", default=argparse.SUPPRESS, help="the sentences read in a recording")
     enroll.add_argument("--fast", action="store_true", default=argparse.SUPPRESS, help="with --input-audio: on a virtual clock")
@@ -106,12 +106,12 @@ def _run(args: argparse.Namespace) -> int:
     from .content import load_content
 
     if args.command == "validate":
-        from .adapt import enrollment_pronunciations
+        from .adapt import enrollment_dictionary
         from .recognize import check_speakable
 
         content = load_content(args.directory or args.content)
         check_speakable(content)
-        enrollment_pronunciations(content)
+        enrollment_dictionary(content)
         print("content is valid")
         return 0
     content = load_content(args.content)

@@ -246,7 +246,10 @@ class OpinionProcess:
         """From here on, decode in this process, starting with the utterance so far (the call that failed is
         carried out after this)."""
         self.close()
-        self.local = LocalOpinions(*self.paths)
+        try:
+            self.local = LocalOpinions(*self.paths)
+        except RuntimeError:  # the voice profile was removed meanwhile (`enroll --forget`): listen as shipped
+            self.local = LocalOpinions(*self.paths[:2])
         if self.utterance is not None:
             self.local.start(self.wake)
             for pcm in self.utterance:

@@ -6,26 +6,21 @@ Each sentence heard is kept as it is heard (Takes), so an enrollment stopped mid
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 import random
 import shutil
 from pathlib import Path
 from typing import Callable, Iterator, Protocol
 
-import platformdirs
-
-from .adapt import AdaptError, check_tools, enrollment_pronunciations, learn, profile_path
+from .adapt import MIN_SENTENCES, AdaptError, ReadingCheck, TooFewFollowed, check_tools, enrollment_dictionary, learn, profile_path
 from .audio import AudioClip, AudioError, Microphone, load_wav, save_wav
 from .content import Content
+from .files import check_writable, replacing, user_data_directory
 from .listen import Recording
 from .speaker import Speaker
 
 # How long to wait for the person to start reading a sentence before going on to the next.
 WAIT_SECONDS = 15.0
-# Fewer sentences than this heard, and nothing is learned: a transform from a handful fits them, not the voice.
-MIN_RECORDINGS = 10
 # Shorter than this is not one of the sentences read (every one has five words or more): a cough, a click.
 MIN_SECONDS = 0.5
 
@@ -60,16 +55,12 @@ class MemoryTakes:
         self.clips.clear()
 
 
-def default_takes_directory() -> Path:
-    return Path(platformdirs.user_data_dir("backcare-voice", appauthor=False)) / "enrollment"
-
-
 class TakesDirectory:
     """One WAV per sentence read, in the user data directory until the voice is learned from them. A take that
     cannot be kept (a full disk) is told once and the enrollment goes on; one that cannot be read is asked again."""
 
     def __init__(self, directory: Path | None = None, warn: Callable[[str], None] = lambda message: None):
-        self.directory = directory or default_takes_directory()
+        self.directory = directory or user_data_directory() / "enrollment"
         self.warn = warn
         self.lasting = True
 
@@ -88,15 +79,10 @@ class TakesDirectory:
     def keep(self, sentence: str, clip: AudioClip) -> None:
         if not self.lasting:
             return
-        path = self._path(sentence)
-        partial = path.with_name(path.name + ".partial")
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            save_wav(clip, partial)
-            os.replace(partial, path)
+            with replacing(self._path(sentence)) as partial:
+                save_wav(clip, partial)
         except OSError as err:
-            with contextlib.suppress(OSError):  # none was begun when the directory could not be made
-                partial.unlink()
             self.lasting = False
             self.warn(f"backcare: cannot keep the sentences read in {self.directory} ({err.strerror or err}); "
                       "if this enrollment is stopped, it starts again")
@@ -106,10 +92,12 @@ class TakesDirectory:
 
 
 def record(content: Content, listen: Callable[[float], Iterator[bytes] | None], speaker: Speaker,
-           show: Callable[[str], None], takes: Takes, rng: random.Random) -> list[tuple[AudioClip, str]]:
-    """Each sentence shown and said, then what the person read of it, kept in `takes` at once; a sentence nobody
-    read in time is left out, and one read in an earlier run is not asked again. `listen` raises EOFError when
-    nothing more will come (a recording has ended)."""
+           show: Callable[[str], None], takes: Takes, rng: random.Random, sounds_like: Callable[[AudioClip, str], bool],
+           attempts: int = 2) -> list[tuple[AudioClip, str]]:
+    """Each sentence said, then shown, then what the person read of it, kept in `takes` at once. A reading that does
+    not sound like the sentence is asked for again, up to `attempts` in all; a sentence nobody read in time, or never
+    read right, is left out; one read in an earlier run is not asked again. `listen` raises EOFError when nothing
+    more will come (a recording has ended)."""
     recordings = []
     sentences = content.lines.enroll_sentences
     for number, sentence in enumerate(sentences, 1):
@@ -117,18 +105,23 @@ def record(content: Content, listen: Callable[[float], Iterator[bytes] | None], 
         if kept is not None:
             recordings.append((kept, sentence))
             continue
-        show(f"({number}/{len(sentences)}) {sentence}")
-        speaker.say(rng.choice(content.lines.enroll_prompt).format(sentence=sentence))
-        try:
-            chunks = listen(WAIT_SECONDS)
-        except EOFError:
-            break
-        clip = AudioClip(b"".join(chunks or ()))
-        if clip.seconds < MIN_SECONDS:
-            show("(nothing heard; on to the next one)")
-            continue
-        takes.keep(sentence, clip)
-        recordings.append((clip, sentence))
+        for attempt in range(attempts):
+            lines = content.lines.enroll_prompt if attempt == 0 else content.lines.enroll_again
+            speaker.say(rng.choice(lines).format(sentence=sentence))
+            show(f"({number}/{len(sentences)}) {sentence}")  # once it is said: shown sooner, it is read while nobody listens
+            try:
+                chunks = listen(WAIT_SECONDS)
+            except EOFError:
+                return recordings
+            clip = AudioClip(b"".join(chunks or ()))
+            if clip.seconds < MIN_SECONDS:
+                show("(nothing heard; on to the next one)")
+                break
+            if sounds_like(clip, sentence):
+                takes.keep(sentence, clip)
+                recordings.append((clip, sentence))
+                break
+            show("(that did not sound like this sentence" + ("; on to the next one)" if attempt == attempts - 1 else ")"))
     return recordings
 
 
@@ -145,25 +138,35 @@ def listener(microphone: Microphone, recording: Recording | None = None) -> Call
 
 
 def enroll(content: Content, listen: Callable[[float], Iterator[bytes] | None], speaker: Speaker,
-           show: Callable[[str], None], takes: Takes, rng: random.Random | None = None) -> None:
+           show: Callable[[str], None], takes: Takes, rng: random.Random | None = None, attempts: int = 2,
+           sounds_like: Callable[[AudioClip, str], bool] | None = None) -> None:
     """The whole enrollment, saved as the person's profile. What cannot work is found before anyone reads a
     sentence; sentences read in an earlier, unfinished run count, and are let go once the voice is learned."""
     rng = rng or random.Random()
     check_tools()
-    dictionary = enrollment_pronunciations(content)
+    dictionary = enrollment_dictionary(content)
+    sounds_like = sounds_like or ReadingCheck(content, dictionary)
+    out = profile_path()
+    try:
+        check_writable(out.parent)
+    except OSError as err:
+        raise AdaptError(f"cannot save a voice profile in {out.parent} ({err.strerror or err}); nothing was asked") from None
     sentences = content.lines.enroll_sentences
     already = sum(takes.get(sentence) is not None for sentence in sentences)
     if already:
         speaker.say(rng.choice(content.lines.enroll_resume).format(heard=already, total=len(sentences)))
     else:
         speaker.say(rng.choice(content.lines.enroll_intro))
-    recordings = record(content, listen, speaker, show, takes, rng)
-    if len(recordings) < MIN_RECORDINGS:
+    recordings = record(content, listen, speaker, show, takes, rng, sounds_like, attempts)
+    if len(recordings) < MIN_SENTENCES:
         kept = "; those read are kept, and `backcare enroll` goes on from there" if takes.lasting and recordings else ""
-        raise AdaptError(f"only {len(recordings)} sentences were heard, {MIN_RECORDINGS} are needed; "
+        raise AdaptError(f"only {len(recordings)} sentences were heard, {MIN_SENTENCES} are needed; "
                          f"nothing was changed{kept}")
-    out = profile_path()
-    followed = learn(recordings, dictionary, out)
+    try:
+        followed = learn(recordings, dictionary, out)
+    except TooFewFollowed:
+        takes.clear()  # kept, they would fail again: the next enrollment asks for every sentence
+        raise
     takes.clear()
     speaker.say(rng.choice(content.lines.enroll_done))
     show(f"learned from {followed} of {len(recordings)} sentences; saved to {out}")

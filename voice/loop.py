@@ -164,7 +164,8 @@ def run_enroll(args, content: Content) -> int:
     speaker = _open_speaker(args, clock, screen, None, None)
     takes = MemoryTakes() if recording else TakesDirectory(warn=screen.notice)
     try:
-        enroll(content, listener(microphone, recording), speaker, screen.notice, takes)
+        enroll(content, listener(microphone, recording), speaker, screen.notice, takes,
+               attempts=1 if recording else 2)  # a recording cannot read a sentence again
     except AdaptError as err:
         raise UsageError(f"backcare: {err}") from None
     except KeyboardInterrupt:

@@ -7,13 +7,11 @@ A small JSON file in the user's data directory, replaced atomically; the tests u
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
-import platformdirs
+from .files import replacing, user_data_directory
 
 
 @dataclass(frozen=True)
@@ -47,7 +45,7 @@ class MemoryStore:
 
 
 def default_state_path() -> Path:
-    return Path(platformdirs.user_data_dir("backcare-voice", appauthor=False)) / "state.json"
+    return user_data_directory() / "state.json"
 
 
 class FileStore:
@@ -73,15 +71,8 @@ class FileStore:
 
     def save(self, memory: Memory) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".state-", suffix=".json", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as out:
-                    json.dump(asdict(memory), out)
-                os.replace(tmp, self.path)
-            except BaseException:
-                os.unlink(tmp)
-                raise
+            with replacing(self.path) as partial:
+                partial.write_text(json.dumps(asdict(memory)), encoding="utf-8")
         except OSError as err:
             if not self._warned:
                 self._warned = True

@@ -1,0 +1,40 @@
+"""Where the assistant keeps what it remembers (the user data directory), and how it writes there: a file is
+replaced whole or not at all, so a full disk or a Ctrl-C midway never leaves a good file half overwritten."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import platformdirs
+
+
+def user_data_directory() -> Path:
+    return Path(platformdirs.user_data_dir("backcare-voice", appauthor=False))
+
+
+@contextlib.contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A scratch file beside `path` to write; once the block ends without an error it becomes `path` in one step,
+    otherwise it is removed. OSError from making the directory or writing reaches the caller."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(partial)
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+        raise
+
+
+def check_writable(directory: Path) -> None:
+    """Raises OSError unless a file can be written in `directory` (made if need be): asked before a person's effort
+    depends on it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=directory):
+        pass
