@@ -61,6 +61,21 @@ def test_a_sentence_with_a_word_nobody_can_pronounce_stops_enrollment_before_any
     assert spoken == []
 
 
+def test_too_few_enrollment_sentences_is_a_content_mistake(content):
+    lines = dataclasses.replace(content.lines, enroll_sentences=content.lines.enroll_sentences[:3])
+    with pytest.raises(AdaptError, match="enroll_sentences has 3 sentences; at least 10 are needed"):
+        enrollment_dictionary(dataclasses.replace(content, lines=lines))
+
+
+def test_a_profile_that_could_not_be_saved_is_found_before_anyone_reads(content, profile_home):
+    profile_home.parent.parent.mkdir(parents=True)
+    profile_home.parent.write_text("a file where the directory should be")
+    reader = Reader(content.lines.enroll_sentences, stop_after=0, stop_with=AssertionError("nothing should be asked"))
+    with pytest.raises(AdaptError, match="^cannot save a voice profile in .*; nothing was asked$"):
+        enroll(content, reader.listen, reader, lambda _: None, MemoryTakes(), sounds_like=anything)
+    assert reader.said == []
+
+
 def test_enrolling_makes_the_recognizer_fit_that_voice_better(content, understander, profile_home, tmp_path, capsys):
     recording = read_aloud(content.lines.enroll_sentences, tmp_path)
     assert main(["enroll", "--input-audio", str(recording), "--fast", "--quiet"]) == 0
