@@ -167,8 +167,9 @@ def learn(recordings: Iterable[tuple[AudioClip, str]], dictionary: list[str], ou
                   "-abeam", "1e-200", "-bbeam", "1e-200"]
             followed = _accumulate(bw, work, transcripts)
             if followed < minimum:
-                raise TooFewFollowed(f"only {followed} of the {len(transcripts)} sentences read could be followed, {minimum} "
-                                 "are needed; nothing was changed. Read each sentence as it is shown, then try again")
+                raise TooFewFollowed(f"only {followed} of the {len(transcripts)} sentences read could be followed, "
+                                     f"{minimum} are needed; nothing was changed. Read each sentence as it is shown, "
+                                     "then try again")
             _run([str(SPHINXTRAIN / "mllr_solve"), "-meanfn", str(model / "means"), "-varfn", str(model / "variances"),
                   "-outmllrfn", "transform", "-accumdir", "counts"], work)
             check_transform(work / "transform")

@@ -12,7 +12,8 @@ import shutil
 from pathlib import Path
 from typing import Callable, Iterator, Protocol
 
-from .adapt import MIN_SENTENCES, AdaptError, ReadingCheck, TooFewFollowed, check_tools, enrollment_dictionary, learn, profile_path
+from .adapt import (MIN_SENTENCES, AdaptError, ReadingCheck, TooFewFollowed, check_tools, enrollment_dictionary, learn,
+                    profile_path)
 from .audio import AudioClip, AudioError, Microphone, load_wav, save_wav
 from .content import Content
 from .files import check_writable, replacing, user_data_directory
