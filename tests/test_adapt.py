@@ -11,7 +11,7 @@ import pytest
 
 from voice import adapt
 from voice.adapt import (MIN_SENTENCES, AdaptError, ReadingCheck, TooFewFollowed, check_transform,
-                         enrollment_dictionary, profile_path)
+                         enrollment_dictionary, profile_path, saved_profile)
 from voice.cli import main
 from voice import enroll as enrollment
 from voice.audio import AudioClip
@@ -22,6 +22,10 @@ from voice.recognize import Recognizer
 
 from .audio_fixtures import conversation, speak, with_quiet_around, write_wav
 from .test_understand import load_dev_set
+
+# A transform that changes nothing: each stream's matrix the identity, no shift, variances as they are.
+_IDENTITY = [" ".join("1" if i == j else "0" for j in range(13)) for i in range(13)]
+IDENTITY_TRANSFORM = "1\n3\n" + "\n".join(["13", *_IDENTITY, " ".join(["0"] * 13), " ".join(["1"] * 13), ""]) * 3
 
 # espeak-ng's en+f3 is the voice the shipped model fits worst (the benchmark: under half of the held-out set).
 VOICE = "en+f3"
@@ -173,11 +177,58 @@ def test_a_recording_bw_cannot_get_through_is_left_out_and_the_rest_are_learned(
     check_transform(out)
 
 
+def fake_bw(directory, stopped_by):
+    """A stand-in for bw: it starts each recording listed as bw does, and is stopped by `stopped_by` on s001."""
+    script = directory / "bw"
+    script.write_text("#!/bin/sh\nfor u in $(cat fileids); do printf 'utt>     0 %25s' $u; "
+                      f"[ $u = s001 ] && kill -{stopped_by} $$; printf ' 1 2 3\\n'; done\n")
+    script.chmod(0o755)
+    return [str(script)]
+
+
+def test_a_recording_bw_aborts_on_is_left_out_and_bw_runs_again(tmp_path):
+    transcripts = {f"s{n:03d}": f"<s> sentence </s> (s{n:03d})" for n in range(12)}
+    assert adapt._accumulate(fake_bw(tmp_path, "ABRT"), tmp_path, transcripts) == 11
+    assert "s001" not in (tmp_path / "fileids").read_text().split()
+
+
+def test_bw_stopped_from_outside_is_an_error_not_a_bad_recording(tmp_path):
+    transcripts = {f"s{n:03d}": f"<s> sentence </s> (s{n:03d})" for n in range(12)}
+    with pytest.raises(AdaptError, match=r"^bw stopped \(signal 9\)$"):
+        adapt._accumulate(fake_bw(tmp_path, "KILL"), tmp_path, transcripts)
+
+
 def test_too_few_followed_changes_nothing(content, tmp_path):
     clips = [speak(sentence, tmp_path, voice=VOICE) for sentence in content.lines.enroll_sentences[:3]]
     with pytest.raises(TooFewFollowed, match="^only 3 of the 3 sentences read could be followed, 10 are needed"):
         adapt.learn(list(zip(clips, content.lines.enroll_sentences)), enrollment_dictionary(content), tmp_path / "v.mllr")
     assert not (tmp_path / "v.mllr").exists()
+
+
+@pytest.mark.parametrize("failure, kept", [(TooFewFollowed("only 4 of the 20 sentences read could be followed"), False),
+                                           (AdaptError("mllr_solve failed: out of memory"), True)], ids=["too-few", "other"])
+def test_readings_are_let_go_only_when_read_again_they_would_fail_again(content, profile_home, tmp_path, monkeypatch,
+                                                                        failure, kept):
+    def learn(recordings, dictionary, out):
+        raise failure
+
+    monkeypatch.setattr(enrollment, "learn", learn)
+    reader = Reader(content.lines.enroll_sentences, stop_after=20, stop_with=AssertionError("asked too often"))
+    with pytest.raises(AdaptError) as raised:
+        enroll(content, reader.listen, reader, lambda _: None, TakesDirectory(tmp_path / "takes"), sounds_like=anything)
+    assert (tmp_path / "takes").exists() == kept
+    assert ("`backcare enroll --forget` lets them go" in str(raised.value)) == kept
+
+
+def test_the_session_applies_its_own_copy_of_the_profile(profile_home, tmp_path, monkeypatch):
+    """Decoders built later in a session (the second process died) apply what those built at its start did."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    profile_home.parent.mkdir(parents=True)
+    profile_home.write_text(IDENTITY_TRANSFORM)
+    copy = saved_profile(lambda message: pytest.fail(message))
+    assert copy.is_relative_to(tmp_path / "cache") and copy.read_text() == IDENTITY_TRANSFORM
+    assert main(["enroll", "--forget"]) == 0
+    assert copy.read_text() == IDENTITY_TRANSFORM
 
 
 def test_sentences_that_cannot_be_kept_are_told_once_and_the_enrollment_goes_on(content, profile_home, tmp_path,
@@ -189,7 +240,7 @@ def test_sentences_that_cannot_be_kept_are_told_once_and_the_enrollment_goes_on(
     enroll(content, reader.listen, reader, notices.append, TakesDirectory(tmp_path / "takes", warn=notices.append),
            sounds_like=anything)
     trouble = [n for n in notices if "cannot keep" in n]
-    assert len(trouble) == 1 and "starts again" in trouble[0]
+    assert len(trouble) == 1 and "not kept" in trouble[0]
     assert notices[-1].startswith(f"learned from {len(content.lines.enroll_sentences)} of")
 
 

@@ -14,6 +14,7 @@ from voice.decoders import LocalOpinions, OpinionProcess
 from voice.recognize import CHUNK_SECONDS, Recognizer, RecognizerError, build_files
 
 from .audio_fixtures import speak
+from .test_adapt import IDENTITY_TRANSFORM
 
 
 @pytest.fixture(scope="module")
@@ -89,11 +90,11 @@ def test_decoding_stays_in_this_process_when_a_second_cannot_start(files, clips,
     assert hear(opinions, clips) == in_this_process[0]
 
 
-def test_a_voice_profile_removed_mid_session_is_not_needed_when_the_second_process_dies(files, clips, tmp_path):
-    """`backcare enroll --forget` while the assistant runs: the decoders rebuilt here listen as shipped."""
+def test_a_voice_profile_gone_mid_session_is_not_needed_when_the_second_process_dies(files, clips, tmp_path):
+    """The session's copy of the profile removed (the cache cleared) while the assistant runs: the decoders rebuilt
+    here listen as shipped."""
     profile = tmp_path / "voice.mllr"
-    identity = [" ".join("1" if i == j else "0" for j in range(13)) for i in range(13)]
-    profile.write_text("1\n3\n" + "\n".join(["13", *identity, " ".join(["0"] * 13), " ".join(["1"] * 13), ""]) * 3)
+    profile.write_text(IDENTITY_TRANSFORM)
     opinions = OpinionProcess(*files, adaptation=profile)
     opinions.wait_until_ready()
     assert opinions.local is None  # the profile was applied there

@@ -9,10 +9,12 @@ SphinxTrain needs the model's mixture weights in full, which PocketSphinx's pip 
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import re
 import shutil
+import signal
 import struct
 import subprocess
 import tempfile
@@ -24,7 +26,7 @@ import numpy as np
 from .audio import SAMPLE_RATE, AudioClip, save_wav
 from .content import Content
 from .errors import OneLineError
-from .files import replacing, user_data_directory
+from .files import replacing, user_cache_directory, user_data_directory
 from .grammar import words_of
 
 SPHINXTRAIN = Path("/usr/lib/sphinxtrain")  # where Debian's sphinxtrain package keeps bw and mllr_solve
@@ -65,7 +67,8 @@ def profile_path() -> Path:
 
 
 def saved_profile(warn) -> Path | None:
-    """The person's transform, if they enrolled; a damaged one is told to `warn` in one line and not used."""
+    """The person's transform, if they enrolled (a copy for this session); a damaged one is told to `warn` in one
+    line and not used."""
     path = profile_path()
     try:
         path.stat()
@@ -74,10 +77,21 @@ def saved_profile(warn) -> Path | None:
     except OSError:
         pass  # check_transform says what is wrong with it
     try:
-        return check_transform(path)
-    except AdaptError as err:
-        warn(f"backcare: {err}; listening without it.")
+        text = check_transform(path).read_text(encoding="ascii")
+    except (AdaptError, OSError) as err:
+        message = err if isinstance(err, AdaptError) else f"the voice profile {path} cannot be read ({err.strerror or err})"
+        warn(f"backcare: {message}; listening without it.")
         return None
+    # The session's own copy: decoders built later in it (see decoders.OpinionProcess._fall_back) must apply the same
+    # transform as those built now, whatever `backcare enroll` does to the profile meanwhile.
+    copy = user_cache_directory() / f"voice-{hashlib.sha256(text.encode()).hexdigest()[:16]}.mllr"
+    try:
+        if not copy.exists():
+            with replacing(copy) as partial:
+                partial.write_text(text, encoding="ascii")
+        return copy
+    except OSError:
+        return path
 
 
 def enrollment_dictionary(content: Content) -> list[str]:
@@ -106,14 +120,17 @@ class ReadingCheck:
 
         self.sentences = {sentence: f"s{index}" for index, sentence in enumerate(content.lines.enroll_sentences)}
         phones = Path(get_model_path()) / "en-us" / "en-us-phone.lm.bin"
-        self.phone_loop = Decoder(allphone=str(phones), logfn=os.devnull, **PHONE_LOOP_OPTIONS)
-        with tempfile.TemporaryDirectory(prefix="backcare-enroll-") as scratch:
-            (Path(scratch) / "dictionary").write_text("".join(f"{line}\n" for line in dictionary), encoding="utf-8")
-            (Path(scratch) / "first.gram").write_text(_jsgf(content.lines.enroll_sentences[0]), encoding="utf-8")
-            self.sentence = Decoder(dict=str(Path(scratch) / "dictionary"), jsgf=str(Path(scratch) / "first.gram"),
-                                    logfn=os.devnull, **GRAMMAR_OPTIONS)
-        for sentence, search in self.sentences.items():
-            self.sentence.add_jsgf_string(search, _jsgf(sentence))
+        try:
+            self.phone_loop = Decoder(allphone=str(phones), logfn=os.devnull, **PHONE_LOOP_OPTIONS)
+            with tempfile.TemporaryDirectory(prefix="backcare-enroll-") as scratch:
+                (Path(scratch) / "dictionary").write_text("".join(f"{line}\n" for line in dictionary), encoding="utf-8")
+                (Path(scratch) / "first.gram").write_text(_jsgf(content.lines.enroll_sentences[0]), encoding="utf-8")
+                self.sentence = Decoder(dict=str(Path(scratch) / "dictionary"), jsgf=str(Path(scratch) / "first.gram"),
+                                        logfn=os.devnull, **GRAMMAR_OPTIONS)
+            for sentence, search in self.sentences.items():
+                self.sentence.add_jsgf_string(search, _jsgf(sentence))
+        except (OSError, RuntimeError) as err:
+            raise AdaptError(f"cannot start listening for the sentences: {getattr(err, 'strerror', None) or err}") from None
 
     def fit(self, clip: AudioClip, sentence: str) -> float:
         """The recording's fit to the sentence; -inf when no path through the sentence fits it at all."""
@@ -175,8 +192,9 @@ def learn(recordings: Iterable[tuple[AudioClip, str]], dictionary: list[str], ou
                   "-outmllrfn", "transform", "-accumdir", "counts"], work)
             check_transform(work / "transform")
             _replace_into(work / "transform", out)
-    except OSError as err:  # the scratch directory: a full or read-only temporary directory
-        raise AdaptError(f"cannot learn your voice: {err.strerror or err} (in {tempfile.gettempdir()})") from None
+    except OSError as err:  # most likely the scratch directory: a full or read-only temporary directory
+        raise AdaptError(f"cannot learn your voice: {err.strerror or err}"
+                         + (f" ({err.filename})" if err.filename else "")) from None
     return followed
 
 
@@ -194,8 +212,8 @@ def _accumulate(bw: list[str], work: Path, transcripts: dict[str, str]) -> int:
         if done.returncode == 0:
             return len(names) - done.stderr.count(" ignored")
         started = re.findall(r"utt>\s+\d+\s+(\S+)", done.stdout)  # a recording too short to use ends no line
-        if done.returncode > 0 or not started or started[-1] not in names:
-            raise _failure(bw, done)
+        if done.returncode != -signal.SIGABRT or not started or started[-1] not in names:
+            raise _failure(bw, done)  # not about a recording: killed from outside, out of memory, a bad file
         names.remove(started[-1])
     return 0
 

@@ -248,7 +248,7 @@ class OpinionProcess:
         self.close()
         try:
             self.local = LocalOpinions(*self.paths)
-        except RuntimeError:  # the voice profile was removed meanwhile (`enroll --forget`): listen as shipped
+        except RuntimeError:  # the session's copy of the voice profile is gone (the cache was cleared): listen as shipped
             self.local = LocalOpinions(*self.paths[:2])
         if self.utterance is not None:
             self.local.start(self.wake)

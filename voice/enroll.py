@@ -86,7 +86,7 @@ class TakesDirectory:
         except OSError as err:
             self.lasting = False
             self.warn(f"backcare: cannot keep the sentences read in {self.directory} ({err.strerror or err}); "
-                      "if this enrollment is stopped, it starts again")
+                      "those read from now on are not kept if this enrollment is stopped")
 
     def clear(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
@@ -168,6 +168,10 @@ def enroll(content: Content, listen: Callable[[float], Iterator[bytes] | None], 
     except TooFewFollowed:
         takes.clear()  # kept, they would fail again: the next enrollment asks for every sentence
         raise
+    except AdaptError as err:
+        if not takes.lasting:
+            raise
+        raise AdaptError(f"{err}; the sentences read are kept (`backcare enroll --forget` lets them go)") from None
     takes.clear()
     speaker.say(rng.choice(content.lines.enroll_done))
     show(f"learned from {followed} of {len(recordings)} sentences; saved to {out}")

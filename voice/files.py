@@ -1,5 +1,6 @@
-"""Where the assistant keeps what it remembers (the user data directory), and how it writes there: a file is
-replaced whole or not at all, so a full disk or a Ctrl-C midway never leaves a good file half overwritten."""
+"""Where the assistant keeps what it remembers (the user data directory) and what it can make again (the cache),
+and how it writes there: a file is replaced whole or not at all, so a full disk or a Ctrl-C midway never leaves a
+good file half overwritten."""
 
 from __future__ import annotations
 
@@ -14,6 +15,11 @@ import platformdirs
 
 def user_data_directory() -> Path:
     return Path(platformdirs.user_data_dir("backcare-voice", appauthor=False))
+
+
+def user_cache_directory() -> Path:
+    """What can be made again from the content or the data directory (the compiled grammar, the voice in use)."""
+    return Path(platformdirs.user_cache_dir("backcare-voice", appauthor=False))
 
 
 @contextlib.contextmanager

@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 import numpy as np
-import platformdirs
 
 from .audio import (LONGEST_PHRASE_SECONDS, MICROPHONE_CHUNK, SAMPLE_RATE, AudioClip, AudioError, frame_loudness, handed_over,
                     load_wav, signal_to_noise_db)
 from .content import Content
 from .decoders import GRAMMAR_OPTIONS, OpinionProcess, adapted, is_speech_sound
 from .errors import OneLineError
+from .files import user_cache_directory
 from .fsg import compile_fsg, load_fsg
 from .grammar import GRAMMAR_RULE, compile_arpa, compile_jsgf, words_of
 from .understand import Understander, Understanding
@@ -232,10 +232,6 @@ class Transcript:
         return self.heard.text
 
 
-def cache_dir() -> Path:
-    return Path(platformdirs.user_cache_dir("backcare-voice", appauthor=False))
-
-
 def _write_atomic(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -249,7 +245,7 @@ def build_files(content: Content, directory: Path | None = None, wake: str | Non
     # The compilers' own source is part of the key: a new version of them must not reuse old files.
     compiler = hashlib.sha1(b"".join(Path(__file__).with_name(name).read_bytes() for name in ("grammar.py", "fsg.py")))
     key = content.fingerprint + compiler.hexdigest()[:8] + (hashlib.sha1(wake.encode()).hexdigest()[:8] if wake else "")
-    directory = (directory or cache_dir()) / f"grammar-{key}"
+    directory = (directory or user_cache_directory()) / f"grammar-{key}"
     graph, ngram, dictionary = directory / "backcare.fsm", directory / "backcare.arpa", directory / "backcare.dict"
     if graph.exists() and ngram.exists() and dictionary.exists():
         return graph, ngram, dictionary
