@@ -31,9 +31,10 @@ IDENTITY_TRANSFORM = "1\n3\n" + "\n".join(["13", *_IDENTITY, " ".join(["0"] * 13
 VOICE = "en+f3"
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def profile_home(tmp_path, monkeypatch):
-    """The user data directory, in the test's own directory: where `backcare enroll` saves the voice."""
+    """The user data directory, in the test's own directory: where `backcare enroll` saves the voice (every test
+    here: none may touch the person's own)."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     return profile_path()
 
