@@ -71,24 +71,21 @@ def saved_profile(warn) -> Path | None:
     line and not used."""
     path = profile_path()
     try:
-        path.stat()
+        data = path.read_bytes()
+        check_transform(path, data)
     except FileNotFoundError:
         return None
-    except OSError:
-        pass  # check_transform says what is wrong with it
-    try:
-        text = check_transform(path).read_text(encoding="ascii")
-    except (AdaptError, OSError) as err:
+    except (OSError, AdaptError) as err:
         message = err if isinstance(err, AdaptError) else f"the voice profile {path} cannot be read ({err.strerror or err})"
         warn(f"backcare: {message}; listening without it.")
         return None
     # The session's own copy: decoders built later in it (see decoders.OpinionProcess._fall_back) must apply the same
     # transform as those built now, whatever `backcare enroll` does to the profile meanwhile.
-    copy = user_cache_directory() / f"voice-{hashlib.sha256(text.encode()).hexdigest()[:16]}.mllr"
+    copy = user_cache_directory() / f"voice-{hashlib.sha256(data).hexdigest()[:16]}.mllr"
     try:
         if not copy.exists():
             with replacing(copy) as partial:
-                partial.write_text(text, encoding="ascii")
+                partial.write_bytes(data)
         return copy
     except OSError:
         return path
@@ -218,11 +215,12 @@ def _accumulate(bw: list[str], work: Path, transcripts: dict[str, str]) -> int:
     return 0
 
 
-def check_transform(path: Path) -> Path:
-    """The path, if it holds a transform PocketSphinx can apply: one class, the model's three streams of 13, and
-    numbers only. PocketSphinx itself reads a damaged one without complaint and decodes garbage."""
+def check_transform(path: Path, data: bytes | None = None) -> Path:
+    """The path, if it holds (or `data`, read from it, holds) a transform PocketSphinx can apply: one class, the
+    model's three streams of 13, and numbers only. PocketSphinx itself reads a damaged one without complaint and
+    decodes garbage."""
     try:
-        numbers = [float(word) for word in path.read_text(encoding="ascii").split()]
+        numbers = [float(word) for word in (path.read_bytes() if data is None else data).decode("ascii").split()]
     except (OSError, UnicodeDecodeError, ValueError) as err:
         raise AdaptError(f"the voice profile {path} cannot be read ({getattr(err, 'strerror', None) or err})") from None
     shape = numbers[:2] + numbers[2::196] if len(numbers) == 2 + 3 * 196 else None  # each stream: 13, then 13 x 13 + 2 x 13

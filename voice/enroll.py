@@ -1,7 +1,8 @@
 """`backcare enroll`: the person reads the content's enrollment sentences aloud once, and the assistant learns
-their voice from them (voice/adapt.py). The sentences are shown and spoken one at a time; each is heard through the same microphone
-and endpointing as the live assistant, so a recording (`--input-audio`) of them read in order works the same.
-Each sentence heard is kept as it is heard (Takes), so an enrollment stopped midway goes on where it stopped.
+their voice from them (voice/adapt.py). The sentences are spoken and shown one at a time; each is heard through the
+same microphone and endpointing as the live assistant, so a recording (`--input-audio`) of them read in order works
+the same. Each reading that sounds like its sentence is kept as soon as it is heard (Takes), so an enrollment
+stopped midway goes on where it stopped.
 """
 
 from __future__ import annotations
