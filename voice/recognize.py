@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ from .audio import (LONGEST_PHRASE_SECONDS, MICROPHONE_CHUNK, SAMPLE_RATE, Audio
 from .content import Content
 from .decoders import GRAMMAR_OPTIONS, OpinionProcess, adapted, is_speech_sound
 from .errors import OneLineError
-from .files import user_cache_directory
+from .files import replacing, user_cache_directory
 from .fsg import compile_fsg, load_fsg
 from .grammar import GRAMMAR_RULE, compile_arpa, compile_jsgf, words_of
 from .understand import Understander, Understanding
@@ -233,10 +232,8 @@ class Transcript:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(tmp, path)
+    with replacing(path) as partial:
+        partial.write_text(text, encoding="utf-8")
 
 
 def build_files(content: Content, directory: Path | None = None, wake: str | None = None) -> tuple[Path, Path, Path]:
