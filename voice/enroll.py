@@ -11,7 +11,8 @@ import hashlib
 import random
 import shutil
 from pathlib import Path
-from typing import Callable, Iterator, Protocol
+from types import MappingProxyType
+from typing import Callable, Iterable, Iterator, Mapping, Protocol
 
 from .adapt import (MIN_SENTENCES, AdaptError, ReadingCheck, TooFewFollowed, check_tools, enrollment_dictionary, learn,
                     profile_path)
@@ -32,7 +33,7 @@ class Takes(Protocol):
 
     lasting: bool  # whether what is kept outlives this run
 
-    def get(self, sentence: str) -> AudioClip | None: ...
+    def load(self, sentences: Iterable[str]) -> dict[str, AudioClip]: ...
 
     def keep(self, sentence: str, clip: AudioClip) -> None: ...
 
@@ -47,8 +48,8 @@ class MemoryTakes:
     def __init__(self):
         self.clips: dict[str, AudioClip] = {}
 
-    def get(self, sentence: str) -> AudioClip | None:
-        return self.clips.get(sentence)
+    def load(self, sentences: Iterable[str]) -> dict[str, AudioClip]:
+        return {sentence: self.clips[sentence] for sentence in sentences if sentence in self.clips}
 
     def keep(self, sentence: str, clip: AudioClip) -> None:
         self.clips[sentence] = clip
@@ -69,14 +70,14 @@ class TakesDirectory:
     def _path(self, sentence: str) -> Path:
         return self.directory / f"{hashlib.sha256(sentence.encode('utf-8')).hexdigest()[:16]}.wav"
 
-    def get(self, sentence: str) -> AudioClip | None:
-        path = self._path(sentence)
-        if not path.exists():
-            return None
-        try:
-            return load_wav(path)
-        except AudioError:
-            return None
+    def load(self, sentences: Iterable[str]) -> dict[str, AudioClip]:
+        kept = {}
+        for sentence in sentences:
+            try:
+                kept[sentence] = load_wav(self._path(sentence))
+            except AudioError:  # never read, or damaged: asked again
+                pass
+        return kept
 
     def keep(self, sentence: str, clip: AudioClip) -> None:
         if not self.lasting:
@@ -95,17 +96,16 @@ class TakesDirectory:
 
 def record(content: Content, listen: Callable[[float], Iterator[bytes] | None], speaker: Speaker,
            show: Callable[[str], None], takes: Takes, rng: random.Random, sounds_like: Callable[[AudioClip, str], bool],
-           attempts: int = 2) -> list[tuple[AudioClip, str]]:
+           attempts: int = 2, kept: Mapping[str, AudioClip] = MappingProxyType({})) -> list[tuple[AudioClip, str]]:
     """Each sentence said, then shown, then what the person read of it, kept in `takes` at once. A reading that does
     not sound like the sentence is asked for again, up to `attempts` in all; a sentence nobody read in time, or never
-    read right, is left out; one read in an earlier run is not asked again. `listen` raises EOFError when nothing
+    read right, is left out; one read in an earlier run (`kept`, from takes.load) is not asked again. `listen` raises EOFError when nothing
     more will come (a recording has ended)."""
     recordings = []
     sentences = content.lines.enroll_sentences
     for number, sentence in enumerate(sentences, 1):
-        kept = takes.get(sentence)
-        if kept is not None:
-            recordings.append((kept, sentence))
+        if sentence in kept:
+            recordings.append((kept[sentence], sentence))
             continue
         for attempt in range(attempts):
             lines = content.lines.enroll_prompt if attempt == 0 else content.lines.enroll_again
@@ -154,12 +154,12 @@ def enroll(content: Content, listen: Callable[[float], Iterator[bytes] | None], 
     except OSError as err:
         raise AdaptError(f"cannot save a voice profile in {out.parent} ({err.strerror or err}); nothing was asked") from None
     sentences = content.lines.enroll_sentences
-    already = sum(takes.get(sentence) is not None for sentence in sentences)
-    if already:
-        speaker.say(rng.choice(content.lines.enroll_resume).format(heard=already, total=len(sentences)))
+    kept = takes.load(sentences)
+    if kept:
+        speaker.say(rng.choice(content.lines.enroll_resume).format(heard=len(kept), total=len(sentences)))
     else:
         speaker.say(rng.choice(content.lines.enroll_intro))
-    recordings = record(content, listen, speaker, show, takes, rng, sounds_like, attempts)
+    recordings = record(content, listen, speaker, show, takes, rng, sounds_like, attempts, kept)
     if len(recordings) < MIN_SENTENCES:
         kept = "; those read are kept, and `backcare enroll` goes on from there" if takes.lasting and recordings else ""
         raise AdaptError(f"only {len(recordings)} sentences were heard, {MIN_SENTENCES} are needed; "

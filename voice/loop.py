@@ -169,7 +169,7 @@ def run_enroll(args, content: Content) -> int:
     except AdaptError as err:
         raise UsageError(f"backcare: {err}") from None
     except KeyboardInterrupt:
-        if takes.lasting and any(takes.get(sentence) is not None for sentence in content.lines.enroll_sentences):
+        if takes.lasting and takes.load(content.lines.enroll_sentences):
             screen.notice("backcare: the sentences read so far are kept; `backcare enroll` goes on from there.")
         raise
     finally:
