@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import shutil
 
 import numpy as np
 import pytest
@@ -77,6 +78,18 @@ def test_a_profile_that_could_not_be_saved_is_found_before_anyone_reads(content,
     profile_home.parent.write_text("a file where the directory should be")
     reader = Reader(content.lines.enroll_sentences, stop_after=0, stop_with=AssertionError("nothing should be asked"))
     with pytest.raises(AdaptError, match="^cannot save a voice profile in .*; nothing was asked$"):
+        enroll(content, reader.listen, reader, lambda _: None, MemoryTakes(), sounds_like=anything)
+    assert reader.said == []
+
+
+
+def test_a_disk_too_full_for_the_readings_is_found_before_anyone_reads(content, tmp_path, monkeypatch):
+    needed = len(content.lines.enroll_sentences) * enrollment.LONGEST_READING_BYTES
+    nearly_full = shutil.disk_usage(tmp_path)._replace(free=needed - 1)
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: nearly_full)
+    reader = Reader(content.lines.enroll_sentences, stop_after=0, stop_with=AssertionError("nothing should be asked"))
+    with pytest.raises(AdaptError, match=r"^cannot save a voice profile in .* \(No space left on device: \d+ MB are "
+                                         r"needed\); nothing was asked$"):
         enroll(content, reader.listen, reader, lambda _: None, MemoryTakes(), sounds_like=anything)
     assert reader.said == []
 

@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Iterator, Mapping, Protocol
 
 from .adapt import (MIN_SENTENCES, AdaptError, ReadingCheck, TooFewFollowed, check_tools, enrollment_dictionary, learn,
                     profile_path)
-from .audio import AudioClip, AudioError, Microphone, load_wav, save_wav
+from .audio import LONGEST_PHRASE_SECONDS, SAMPLE_RATE, AudioClip, AudioError, Microphone, load_wav, save_wav
 from .content import Content
 from .files import check_writable, replacing, user_data_directory
 from .listen import Recording
@@ -26,6 +26,8 @@ from .speaker import Speaker
 WAIT_SECONDS = 15.0
 # Shorter than this is not one of the sentences read (every one has five words or more): a cough, a click.
 MIN_SECONDS = 0.5
+# The most a kept reading can take on disk (16-bit samples, the microphone's longest turn); the profile is far less.
+LONGEST_READING_BYTES = LONGEST_PHRASE_SECONDS * SAMPLE_RATE * 2
 
 
 class Takes(Protocol):
@@ -149,11 +151,11 @@ def enroll(content: Content, listen: Callable[[float], Iterator[bytes] | None], 
     dictionary = enrollment_dictionary(content)
     sounds_like = sounds_like or ReadingCheck(content, dictionary)
     out = profile_path()
+    sentences = content.lines.enroll_sentences
     try:
-        check_writable(out.parent)
+        check_writable(out.parent, room=len(sentences) * LONGEST_READING_BYTES)
     except OSError as err:
         raise AdaptError(f"cannot save a voice profile in {out.parent} ({err.strerror or err}); nothing was asked") from None
-    sentences = content.lines.enroll_sentences
     kept = takes.load(sentences)
     if kept:
         speaker.say(rng.choice(content.lines.enroll_resume).format(heard=len(kept), total=len(sentences)))

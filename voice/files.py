@@ -5,7 +5,9 @@ good file half overwritten."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -38,9 +40,11 @@ def replacing(path: Path) -> Iterator[Path]:
         raise
 
 
-def check_writable(directory: Path) -> None:
-    """Raises OSError unless a file can be written in `directory` (made if need be): asked before a person's effort
-    depends on it."""
+def check_writable(directory: Path, room: int = 0) -> None:
+    """Raises OSError unless a file can be written in `directory` (made if need be) and `room` bytes are free there:
+    asked before a person's effort depends on it. An empty file can be made on a full disk, hence the room."""
     directory.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryFile(dir=directory):
         pass
+    if shutil.disk_usage(directory).free < room:
+        raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)}: {room // 2**20 + 1} MB are needed")
