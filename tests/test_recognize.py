@@ -350,6 +350,39 @@ def test_a_float_wav_with_damaged_samples_loads_quietly(tmp_path):
     assert list(loaded[:5]) == [16384, 0, 32767, -32768, -16384]
 
 
+def _pcm_wav(samples: np.ndarray, rate: int = SAMPLE_RATE, channels: int = 1, data_size: int | None = None) -> bytes:
+    """16-bit PCM WAV bytes whose header can say another rate, channel count or data size than the samples have."""
+    import struct
+
+    fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * 2 * channels % 2**32, 2 * channels % 2**16, 16)
+    size = samples.nbytes if data_size is None else data_size
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", size) + samples.tobytes()
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+@pytest.mark.parametrize("rate,channels", [(4_000_000_000, 1), (6000, 1), (SAMPLE_RATE, 65535)])
+def test_a_wav_header_no_recorder_writes_is_refused_at_once(tmp_path, rate, channels):
+    """A damaged rate or channel count is named, not taken at its word (a rate of 4 GHz set the low-pass filter
+    running for hours)."""
+    path = tmp_path / "damaged.wav"
+    path.write_bytes(_pcm_wav(np.zeros(SAMPLE_RATE, dtype="<i2"), rate=rate, channels=channels))
+    with pytest.raises(AudioError, match=rf"unsupported WAV format \({channels} channels, 16-bit, {rate} Hz\)"):
+        load_wav(path)
+
+
+def test_a_directory_is_named_as_one(tmp_path):
+    with pytest.raises(AudioError, match="a directory, not a WAV file$"):
+        load_wav(tmp_path)
+
+
+def test_a_recording_whose_header_was_never_finished_is_read_to_its_end(tmp_path):
+    """A recorder killed before it wrote the sizes leaves a data size of 0 with the samples after it."""
+    samples = (1000 * np.sin(np.arange(SAMPLE_RATE) / 5)).astype("<i2")
+    path = tmp_path / "unfinished.wav"
+    path.write_bytes(_pcm_wav(samples, data_size=0))
+    assert np.array_equal(load_wav(path).samples(), samples)
+
+
 def test_empty_and_truncated_wav(voices, tmp_path):
     empty = write_wav(tmp_path / "empty.wav", np.zeros(0, dtype=np.int16))
     with pytest.raises(AudioError, match="empty"):
@@ -417,6 +450,16 @@ def test_understand_audio_cli(voices, tmp_path, capsys):
     assert all(line["intent"] is None and "error" in line for line in lines[1:4])
     assert "not one utterance" in lines[2]["error"] and "--input-audio" in lines[2]["error"]
     assert "a device" in lines[3]["error"]
+
+
+def test_understand_audio_batch_skips_comments_and_blank_lines(voices, tmp_path, capsys):
+    good = write_wav(tmp_path / "good.wav", speak("stop", voices).samples())
+    batch = tmp_path / "files.txt"
+    batch.write_bytes(f"# what the person said\r\n\r\n  {good}  \r\n{tmp_path / 'gone.wav'}\r\n".encode())
+    assert main(["understand", "--batch", str(batch), "--audio"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["file"] for line in lines] == [str(good), str(tmp_path / "gone.wav")]
+    assert lines[0]["intent"] == "stop" and lines[1]["error"].endswith("no such file")
 
 
 def test_live_loop_from_a_recording(voices, tmp_path, capsys, monkeypatch):

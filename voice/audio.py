@@ -31,6 +31,10 @@ WAVE_PCM, WAVE_FLOAT, WAVE_EXTENSIBLE = 1, 3, 0xFFFE  # format tags in a WAV hea
 LONGEST_PHRASE_SECONDS = 15
 # The largest WAV read: an hour of 48 kHz stereo 16-bit is 0.7 GB; a device such as /dev/zero never ends.
 LARGEST_WAV_BYTES = 1 << 30
+# The WAV formats read. Below 8 kHz (telephone rate) is not speech the model can follow; far above 192 kHz is a damaged
+# header, whose low-pass filter alone would take hours to run. More channels than this is a damaged header too.
+LOWEST_RATE, HIGHEST_RATE = 8000, 192_000
+MOST_CHANNELS = 32
 
 
 class AudioError(OneLineError):
@@ -160,12 +164,15 @@ def load_wav(path: Path | str) -> AudioClip:
             data = file.read(LARGEST_WAV_BYTES + 1) if size <= LARGEST_WAV_BYTES else b""
     except FileNotFoundError:
         raise AudioError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise AudioError(f"{path}: a directory, not a WAV file") from None
     except OSError as err:
         raise AudioError(f"{path}: not a readable WAV file ({err})") from None
     if size > LARGEST_WAV_BYTES or len(data) > LARGEST_WAV_BYTES:  # a pipe's size is only known once read
         raise AudioError(f"{path}: larger than {LARGEST_WAV_BYTES >> 30} GB; not read")
     floating, channels, width, rate, frames = _parse_wav(path, data)
-    if width not in ((4, 8) if floating else (1, 2, 3, 4)) or channels < 1 or rate < 4000:
+    if (width not in ((4, 8) if floating else (1, 2, 3, 4)) or not 1 <= channels <= MOST_CHANNELS
+            or not LOWEST_RATE <= rate <= HIGHEST_RATE):
         raise AudioError(f"{path}: unsupported WAV format ({channels} channels, {8 * width}-bit, {rate} Hz)")
     usable = len(frames) - len(frames) % (width * channels)
     if usable == 0:
@@ -193,6 +200,11 @@ def _parse_wav(path: Path, data: bytes) -> tuple[bool, int, int, int, bytes]:
         if kind == b"fmt ":
             fmt = body
         elif kind == b"data":
+            # A recorder stopped before it wrote the header's sizes leaves 0 (or 0xFFFFFFFF, kept whole above): the
+            # samples are the rest of the file.
+            if size == 0:
+                frames = data[offset + 8:]
+                break
             frames = body
         offset += 8 + size + size % 2
     if fmt is None or frames is None or len(fmt) < 16:

@@ -144,7 +144,10 @@ def _understand(args: argparse.Namespace, content) -> int:
 
     inputs = list(args.inputs)
     if args.batch:
-        inputs += [line.rstrip("\r\n") for line in _read_lines(args.batch)]
+        lines = [line.rstrip("\r\n") for line in _read_lines(args.batch)]
+        if args.audio:  # paths: blank lines and # comments skipped, the spaces around a path not part of it
+            lines = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+        inputs += lines
     if not inputs:
         raise UsageError("backcare: understand needs TEXT, WAV files with --audio, or --batch FILE")
     understander = Understander(content)
