@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from voice.dialogue import REPLY_SECONDS
 from voice.speaker import MAX_RATE, MIN_RATE
 from voice.store import Bookmark, Memory, MemoryStore
 
@@ -175,6 +176,25 @@ def test_make_it_twenty_minutes_during_the_compress_keeps_elapsed_time(harness):
     harness.wait(300)
     harness.say("make it twenty minutes")
     assert harness.assistant.run.remaining(harness.clock.now()) == pytest.approx(900, abs=20)
+
+
+def test_after_a_reply_the_person_may_answer_without_a_wake_phrase_but_not_after_a_sorry(harness):
+    harness.say("what can i do to relieve it")  # answered, with an offer
+    assert harness.assistant.reply_until == harness.clock.now() + REPLY_SECONDS
+    harness.assistant.no_reply()
+    assert harness.assistant.reply_until == harness.clock.now()
+    harness.say("yes")
+    assert harness.assistant.reply_until == harness.clock.now() + REPLY_SECONDS
+    harness.say("the purple elephant sings opera")  # stray speech (a television) heard in that moment
+    assert harness.assistant.reply_until == harness.clock.now()
+
+
+def test_the_greeting_says_the_wake_phrase_only_when_one_is_needed(content, understander):
+    for wake in ("hey coach", None):
+        harness = Harness(content, understander)
+        harness.assistant.wake = wake
+        harness.assistant.start()
+        assert any("hey coach" in line.text for line in harness.spoken) == (wake is not None)
 
 
 def test_two_misunderstood_turns_get_a_hint(harness):

@@ -477,15 +477,20 @@ def test_live_loop_from_a_recording(voices, tmp_path, capsys, monkeypatch):
 
 
 def test_a_recording_with_a_wake_phrase(voices, tmp_path, capsys, monkeypatch):
-    """With --wake, an idle assistant ignores a request until the wake phrase, in a recording as at the microphone."""
+    """With --wake, an idle assistant ignores a request until the wake phrase, in a recording as at the microphone;
+    right after it has spoken (the greeting, an answer that offers more), a reply needs no wake phrase."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    path = conversation([(0.5, speak("guide massage", voices, voice="en-us")),
-                         (4.0, speak("hey coach", voices, voice="en-us")),
-                         (7.0, speak("what can i do to relieve the pain", voices, voice="en-us"))], tmp_path / "wake.wav")
+    turns = [(0.5, "why does my back hurt after sex"), (4.5, "yes"),  # each within REPLY_SECONDS of the last reply
+             (20.0, "guide massage"),  # long after: ignored
+             (24.0, "hey coach"), (27.0, "how do i know if i should see a doctor")]
+    path = conversation([(start, speak(text, voices, voice="en-us")) for start, text in turns], tmp_path / "wake.wav")
     assert main(["--input-audio", str(path), "--fast", "--wake", "hey coach", "--seed", "1"]) == 0
     out = capsys.readouterr().out
-    assert "Step one" not in out  # asked before the wake phrase: not acted on
-    assert "(ask_relief)" in out
+    assert "say hey coach first" in out  # the greeting says how to wake it
+    assert "Step one" not in out  # asked without the wake phrase: not acted on
+    shown = [intent for intent in ("(ask_causes)", "(yes)", "(ask_see_doctor)") if intent in out]
+    assert shown == ["(ask_causes)", "(yes)", "(ask_see_doctor)"]
+    assert out.index("(ask_causes)") < out.index("(yes)") < out.index("(ask_see_doctor)")
 
 
 class FakeMicrophone:

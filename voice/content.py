@@ -124,6 +124,7 @@ class Lines:
     """Everything the assistant says that is not an answer or a guide; one field per situation."""
 
     greeting: tuple[str, ...]
+    wake_hint: tuple[str, ...]  # after the greeting, when a wake phrase is needed between turns
     disclaimer: tuple[str, ...]
     help_idle: tuple[str, ...]
     help_guide: tuple[str, ...]
@@ -161,6 +162,7 @@ class Lines:
 
 # The placeholders each line may use; anything else in braces is a content mistake.
 LINE_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
+    "wake_hint": frozenset({"wake"}),
     "enroll_resume": frozenset({"heard", "total"}),
     "enroll_prompt": frozenset({"sentence"}),
     "enroll_again": frozenset({"sentence"}),

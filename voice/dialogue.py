@@ -23,6 +23,9 @@ from .understand import Understanding
 RATE_STEP = 1.15
 # Misunderstood turns in a row before a hint with example questions.
 HINT_AFTER = 2
+# With a wake phrase, a reply to what the assistant just said (an offer's "yes", a follow-up question) needs none
+# if it starts within this many seconds of the assistant falling quiet: nobody says "hey coach, yes".
+REPLY_SECONDS = 8.0
 # time_left answers in seconds below this, in whole minutes above.
 SECONDS_BELOW = 90
 # `_say(step=CURRENT)`: the line belongs to the running guide's current step.
@@ -51,8 +54,9 @@ class Offer:
 
 class Assistant:
     def __init__(self, content: Content, speaker: Speaker, clock: Clock, *, rng: random.Random | None = None,
-                 store: Store | None = None, on_spoken: Callable[[Spoken], None] | None = None):
+                 store: Store | None = None, on_spoken: Callable[[Spoken], None] | None = None, wake: str | None = None):
         self.content = content
+        self.wake = wake  # the wake phrase the person must say between turns, if any
         self.lines = content.lines
         self.speaker = speaker
         self.clock = clock
@@ -63,6 +67,7 @@ class Assistant:
         self.offer: Offer | None = None
         self.misunderstood = 0
         self.last_said: str | None = None
+        self.reply_until = clock.now()  # a turn starting before then is a reply (REPLY_SECONDS)
         self.finished = False
 
     # --- speaking -------------------------------------------------------------------------------
@@ -78,6 +83,7 @@ class Assistant:
         self.speaker.say(text)
         self.on_spoken(Spoken(start, self.clock.now(), text, guide, step))
         self.last_said = text
+        self.reply_until = self.clock.now() + REPLY_SECONDS
 
     def _pick(self, texts: tuple[str, ...], **values) -> str:
         """One wording at random; placeholders are filled only in lines that have them (answers may contain braces)."""
@@ -93,6 +99,8 @@ class Assistant:
         """Greets; the first time ever also says what the assistant is not; offers an interrupted guide."""
         memory = self.store.load()
         self._line("greeting")
+        if self.wake:
+            self._line("wake_hint", wake=self.wake)
         if not memory.disclaimer_given:
             self._line("disclaimer")
             memory = replace(memory, disclaimer_given=True)
@@ -120,12 +128,17 @@ class Assistant:
         else:
             getattr(self, f"_on_{intent}")()
 
+    def no_reply(self) -> None:
+        """The moment to reply passed without a word: a wake phrase, if any, is needed again."""
+        self.reply_until = self.clock.now()
+
     def _misunderstood(self) -> None:
         self.misunderstood += 1
         self._line("not_understood")
         if self.misunderstood >= HINT_AFTER:
             self.misunderstood = 0
             self._line("hint")
+        self.no_reply()  # a television must not keep it listening, sorry after sorry
 
     def _answer(self, intent: str, slots) -> None:
         answer = self.content.answer_for(intent, slots)

@@ -2,7 +2,7 @@
 
 Each answers `listen(timeout, idle)` with what was said, understood (text "" when heard but not one
 of our sentences), None when the timeout passed first, or raises EOFError when nothing more will come.
-`idle` is true when no guide runs (a wake phrase is only needed then).
+`idle` is true when a wake phrase, if the ears have one (`wake`), is needed first.
 """
 
 from __future__ import annotations
@@ -104,6 +104,10 @@ class MicrophoneEars:
         self.awake = False
         self.screen = screen
 
+    @property
+    def wake(self) -> str | None:
+        return self.recognizer.wake
+
     def listen(self, timeout: float | None, idle: bool = True, until: float | None = None) -> Understanding | None:
         chunks = self.microphone.listen(timeout)
         if chunks is None:
@@ -135,6 +139,10 @@ class AudioFileEars:
         self.ears = MicrophoneEars(understander, wake=wake, screen=screen, settings=settings,
                                    microphone=Microphone(settings, source=self.recording), recognizer=recognizer, clock=clock,
                                    adaptation=adaptation)
+
+    @property
+    def wake(self) -> str | None:
+        return self.ears.wake
 
     def listen(self, timeout: float | None, idle: bool = True, until: float | None = None) -> Understanding | None:
         if self.recording.finished:

@@ -24,6 +24,7 @@ class Ears(Protocol):
     def listen(self, timeout: float | None, idle: bool = True, until: float | None = None) -> Understanding | None:
         """What was said before `timeout` seconds ran out, understood (text "" when heard but not one
         of our sentences), or None at the timeout; raises EOFError when there is nothing more to hear.
+        `idle`: a wake phrase, if any, is needed first (no guide runs and the assistant is not waiting for a reply).
         `until`: the clock time a guide's next step is due; an utterance still going on then is cut soon after."""
 
 
@@ -56,10 +57,15 @@ def converse(assistant: Assistant, ears: Ears, clock: Clock, screen: Screen, ref
         timeout = None if deadline is None else max(0.0, deadline - clock.now())
         if refresh is not None and run is not None:
             timeout = refresh if timeout is None else min(timeout, refresh)
+        replying = run is None and clock.now() < assistant.reply_until  # a reply needs no wake phrase
+        if replying:
+            timeout = min(timeout if timeout is not None else float("inf"), assistant.reply_until - clock.now())
         try:
-            heard = ears.listen(timeout, idle=assistant.run is None, until=deadline)
+            heard = ears.listen(timeout, idle=run is None and not replying, until=deadline)
         except EOFError:
             return
+        if heard is None and replying:
+            assistant.no_reply()  # on a recording's own time too, which falls behind the clock while the assistant speaks
         if heard is not None and heard.text:
             screen.heard(heard.text, heard.intent)
             assistant.hear(heard)
@@ -87,7 +93,7 @@ def run_live(args, content: Content) -> int:
     ears = _open_ears(args, understander, clock, screen)
     speaker = _open_speaker(args, clock, screen, log, log_trouble)
     assistant = Assistant(content, speaker, clock, rng=random.Random(args.seed), store=FileStore(warn=screen.notice),
-                          on_spoken=screen.spoken)
+                          on_spoken=screen.spoken, wake=getattr(ears, "wake", None))  # none when typing
     try:
         converse(assistant, ears, clock, screen, refresh=None if args.fast else REFRESH_SECONDS)
     finally:
