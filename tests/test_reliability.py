@@ -141,6 +141,7 @@ def test_bad_recording_is_one_line(home, tmp_path, capsys):
     assert main(["--input-audio", str(bad), "--fast"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not a readable WAV" in err[0]
+    assert err[0].startswith(f"backcare: {bad}:")  # named like every other error, though raised where the file is read
 
 
 def test_ctrl_c_mid_guide_is_clean_and_the_guide_is_offered_again(home, monkeypatch, capsys):

@@ -21,7 +21,9 @@ class UsageError(OneLineError):
 
 
 def _say_error(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    """One line on stderr, always naming the program (some errors are raised deep down, without its name)."""
+    prefix = "" if message.startswith("backcare") else "backcare: "
+    print(prefix + message, file=sys.stderr, flush=True)
 
 
 class _Parser(argparse.ArgumentParser):
