@@ -7,6 +7,7 @@ A small JSON file in the user's data directory, replaced atomically; the tests u
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
@@ -65,8 +66,17 @@ class FileStore:
             return Memory(data.get("disclaimer_given") is True, bookmark)
         except FileNotFoundError:
             return Memory()
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            self.warn(f"backcare: ignoring an unreadable state file {self.path}")
+        except OSError as err:
+            self.warn(f"backcare: ignoring an unreadable state file {self.path} ({err.strerror or err})")
+            return Memory()
+        except (ValueError, KeyError, TypeError, AttributeError):
+            # Set aside, not overwritten by the next save: what it held may still be read by hand.
+            kept = self.path.with_name(self.path.name + ".unreadable")
+            try:
+                os.replace(self.path, kept)
+            except OSError:
+                kept = None
+            self.warn(f"backcare: ignoring an unreadable state file {self.path}" + (f" (kept as {kept})" if kept else ""))
             return Memory()
 
     def save(self, memory: Memory) -> None:
