@@ -22,7 +22,7 @@ class UsageError(OneLineError):
 
 def _say_error(message: str) -> None:
     """One line on stderr, always naming the program (some errors are raised deep down, without its name)."""
-    prefix = "" if message.startswith("backcare") else "backcare: "
+    prefix = "" if message.startswith("backcare: ") else "backcare: "
     print(prefix + message, file=sys.stderr, flush=True)
 
 

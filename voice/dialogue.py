@@ -138,7 +138,7 @@ class Assistant:
         if self.misunderstood >= HINT_AFTER:
             self.misunderstood = 0
             self._line("hint")
-        self.no_reply()  # a television must not keep it listening, sorry after sorry
+            self.no_reply()  # one more try after a "sorry"; a television must not keep it listening, sorry after sorry
 
     def _answer(self, intent: str, slots) -> None:
         answer = self.content.answer_for(intent, slots)

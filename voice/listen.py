@@ -12,6 +12,7 @@ import queue
 import sys
 import threading
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import speech_recognition as sr
 
@@ -114,15 +115,21 @@ class MicrophoneEars:
             return None
         if until is not None:  # a guide's step is due then: cut the utterance STEP_GRACE_SECONDS after it
             chunks = itertools.takewhile(lambda _: self.clock.now() <= until + STEP_GRACE_SECONDS, chunks)
-        waiting = self.recognizer.wake is not None and idle and not self.awake
-        transcript = self.recognizer.transcribe_chunks(chunks, wake=waiting)
+        wake = self.recognizer.wake
+        waiting = wake is not None and idle and not self.awake
+        heard: list[bytes] = []  # the utterance, in case it has to be heard again as the wake phrase
+        transcript = self.recognizer.transcribe_chunks(_copied(chunks, heard), wake=waiting)
         if waiting:
             self.awake = bool(transcript.text)
-            if self.awake and self.screen is not None:
-                self.screen.notice("(listening)")
-            return None
-        self.awake = False
-        return transcript.heard
+        elif wake is not None and not transcript.text:
+            # Not one of our sentences; the wake phrase, said out of habit when none was needed (in a guide, in a
+            # reply), wakes the assistant instead of getting a "sorry" that costs the turn after it.
+            self.awake = waiting = bool(self.recognizer.transcribe_chunks(heard, wake=True).text)
+        else:
+            self.awake = False
+        if self.awake and self.screen is not None:
+            self.screen.notice("(listening)")
+        return None if waiting else transcript.heard
 
     def close(self) -> None:
         self.microphone.close()
@@ -154,3 +161,9 @@ class AudioFileEars:
 
     def close(self) -> None:
         self.ears.close()
+
+
+def _copied(chunks: Iterable[bytes], into: list[bytes]) -> Iterator[bytes]:
+    for chunk in chunks:
+        into.append(chunk)
+        yield chunk
