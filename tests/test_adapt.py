@@ -90,7 +90,7 @@ def test_a_disk_too_full_for_the_readings_is_found_before_anyone_reads(content, 
     reader = Reader(content.lines.enroll_sentences, stop_after=0, stop_with=AssertionError("nothing should be asked"))
     with pytest.raises(AdaptError, match=r"^cannot save a voice profile in .* \(No space left on device: \d+ MB are "
                                          r"needed\); nothing was asked$"):
-        enroll(content, reader.listen, reader, lambda _: None, MemoryTakes(), sounds_like=anything)
+        enroll(content, reader.listen, reader, lambda _: None, TakesDirectory(), sounds_like=anything)
     assert reader.said == []
 
 

@@ -152,11 +152,12 @@ def enroll(content: Content, listen: Callable[[float], Iterator[bytes] | None], 
     sounds_like = sounds_like or ReadingCheck(content, dictionary)
     out = profile_path()
     sentences = content.lines.enroll_sentences
+    kept = takes.load(sentences)
+    to_keep = len(sentences) - len(kept) if takes.lasting else 0  # the readings still to be kept on disk
     try:
-        check_writable(out.parent, room=len(sentences) * LONGEST_READING_BYTES)
+        check_writable(out.parent, room=to_keep * LONGEST_READING_BYTES)
     except OSError as err:
         raise AdaptError(f"cannot save a voice profile in {out.parent} ({err.strerror or err}); nothing was asked") from None
-    kept = takes.load(sentences)
     if kept:
         speaker.say(rng.choice(content.lines.enroll_resume).format(heard=len(kept), total=len(sentences)))
     else:
