@@ -500,8 +500,9 @@ class FakeMicrophone:
         self.clips = list(clips)
 
     def listen(self, timeout):
-        """Like the microphone: the next utterance in chunks."""
-        return self.clips.pop(0).chunks(CHUNK_SECONDS) if self.clips else None
+        """Like the microphone: the next utterance in chunks; None (a clip given as None) when nobody spoke in time."""
+        clip = self.clips.pop(0) if self.clips else None
+        return None if clip is None else clip.chunks(CHUNK_SECONDS)
 
     def close(self):
         pass
@@ -600,6 +601,9 @@ def test_wake_phrase_gates_the_idle_assistant(understander, voices, tmp_path):
     assert ears.listen(1.0, idle=False).text == "how much longer"  # inside a guide no wake phrase is needed
     assert ears.listen(1.0, idle=True) is None  # the guide is over: a command needs the wake phrase again
     assert ears.listen(1.0, idle=True) is None and ears.awake  # another voice
+    mic.clips = [None, speak("guide massage", voices, voice="en-us")]
+    assert ears.listen(None, idle=True) is None and not ears.awake  # nothing said soon after the wake phrase
+    assert ears.listen(None, idle=True) is None  # so a request later (a television) needs it again
 
 
 def test_any_order_templates_become_every_order():

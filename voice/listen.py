@@ -18,6 +18,7 @@ import speech_recognition as sr
 
 from .audio import MICROPHONE_CHUNK, SAMPLE_RATE, AudioClip, Endpointing, Microphone, load_wav
 from .clock import Clock, RealClock
+from .dialogue import REPLY_SECONDS
 from .recognize import Recognizer
 from .understand import Understander, Understanding
 
@@ -103,6 +104,7 @@ class MicrophoneEars:
             raise
         self.clock = clock or RealClock()
         self.awake = False
+        self.awake_left = 0.0  # seconds of quiet in which the request after the wake phrase may still start
         self.screen = screen
 
     @property
@@ -110,8 +112,13 @@ class MicrophoneEars:
         return self.recognizer.wake
 
     def listen(self, timeout: float | None, idle: bool = True, until: float | None = None) -> Understanding | None:
+        if self.awake:  # woken, the request must start soon, as a reply must (else a television, much later)
+            timeout = self.awake_left if timeout is None else min(timeout, self.awake_left)
         chunks = self.microphone.listen(timeout)
         if chunks is None:
+            if self.awake:
+                self.awake_left -= timeout
+                self.awake = self.awake_left > 0
             return None
         if until is not None:  # a guide's step is due then: cut the utterance STEP_GRACE_SECONDS after it
             chunks = itertools.takewhile(lambda _: self.clock.now() <= until + STEP_GRACE_SECONDS, chunks)
@@ -127,6 +134,7 @@ class MicrophoneEars:
             self.awake = waiting = bool(self.recognizer.transcribe_chunks(heard, wake=True).text)
         else:
             self.awake = False
+        self.awake_left = REPLY_SECONDS if self.awake else 0.0
         if self.awake and self.screen is not None:
             self.screen.notice("(listening)")
         return None if waiting else transcript.heard
