@@ -350,14 +350,17 @@ def test_a_float_wav_with_damaged_samples_loads_quietly(tmp_path):
     assert list(loaded[:5]) == [16384, 0, 32767, -32768, -16384]
 
 
-def _pcm_wav(samples: np.ndarray, rate: int = SAMPLE_RATE, channels: int = 1, data_size: int | None = None) -> bytes:
-    """16-bit PCM WAV bytes whose header can say another rate, channel count or data size than the samples have."""
+def _pcm_wav(samples: np.ndarray, rate: int = SAMPLE_RATE, channels: int = 1, data_size: int | None = None,
+             riff_size: int | None = None, after: bytes = b"") -> bytes:
+    """16-bit PCM WAV bytes whose header can say another rate, channel count or size than the samples have, with
+    `after` (another chunk) after the samples."""
     import struct
 
     fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * 2 * channels % 2**32, 2 * channels % 2**16, 16)
     size = samples.nbytes if data_size is None else data_size
-    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", size) + samples.tobytes()
-    return b"RIFF" + struct.pack("<I", len(body)) + body
+    body = (b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", size) + samples.tobytes()
+            + after)
+    return b"RIFF" + struct.pack("<I", len(body) if riff_size is None else riff_size) + body
 
 
 @pytest.mark.parametrize("rate,channels", [(4_000_000_000, 1), (6000, 1), (SAMPLE_RATE, 65535)])
@@ -379,8 +382,12 @@ def test_a_recording_whose_header_was_never_finished_is_read_to_its_end(tmp_path
     """A recorder killed before it wrote the sizes leaves a data size of 0 with the samples after it."""
     samples = (1000 * np.sin(np.arange(SAMPLE_RATE) / 5)).astype("<i2")
     path = tmp_path / "unfinished.wav"
-    path.write_bytes(_pcm_wav(samples, data_size=0))
+    path.write_bytes(_pcm_wav(samples, data_size=0, riff_size=0))
     assert np.array_equal(load_wav(path).samples(), samples)
+    finished_empty = _pcm_wav(np.zeros(0, dtype="<i2"), after=b"LIST\x04\0\0\0INFO")  # sizes all written: truly empty
+    path.write_bytes(finished_empty)
+    with pytest.raises(AudioError, match="the recording is empty"):
+        load_wav(path)
 
 
 def test_empty_and_truncated_wav(voices, tmp_path):

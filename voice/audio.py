@@ -200,9 +200,9 @@ def _parse_wav(path: Path, data: bytes) -> tuple[bool, int, int, int, bytes]:
         if kind == b"fmt ":
             fmt = body
         elif kind == b"data":
-            # A recorder stopped before it wrote the header's sizes leaves 0 (or 0xFFFFFFFF, kept whole above): the
-            # samples are the rest of the file.
-            if size == 0:
+            # A recorder stopped before it wrote the header's sizes leaves 0 (or 0xFFFFFFFF, kept whole above), and
+            # a RIFF size that is not the file's: the samples are the rest of the file.
+            if size == 0 and struct.unpack("<I", data[4:8])[0] + 8 != len(data):
                 frames = data[offset + 8:]
                 break
             frames = body
