@@ -128,9 +128,10 @@ class MicrophoneEars:
         transcript = self.recognizer.transcribe_chunks(_copied(chunks, heard), wake=waiting)
         if waiting:
             self.awake = bool(transcript.text)
-        elif wake is not None and not transcript.text:
-            # Not one of our sentences; the wake phrase, said out of habit when none was needed (in a guide, in a
-            # reply), wakes the assistant instead of getting a "sorry" that costs the turn after it.
+        elif wake is not None and until is None and not transcript.text:
+            # Not one of our sentences; the wake phrase, said out of habit in a reply when none was needed, wakes the
+            # assistant instead of getting a "sorry" that costs the turn after it. Not while a guide's step is due:
+            # there stray speech gets no "sorry", and a second decode would only make the step late.
             self.awake = waiting = bool(self.recognizer.transcribe_chunks(heard, wake=True).text)
         else:
             self.awake = False
