@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
@@ -71,7 +72,7 @@ class FileStore:
             return Memory()
         except (ValueError, KeyError, TypeError, AttributeError):
             # Set aside, not overwritten by the next save: what it held may still be read by hand.
-            kept = self.path.with_name(self.path.name + ".unreadable")
+            kept = self.path.with_name(f"{self.path.name}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")  # one more keeps this
             try:
                 os.replace(self.path, kept)
             except OSError:
