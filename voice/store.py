@@ -72,7 +72,8 @@ class FileStore:
             return Memory()
         except (ValueError, KeyError, TypeError, AttributeError):
             # Set aside, not overwritten by the next save: what it held may still be read by hand.
-            kept = self.path.with_name(f"{self.path.name}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")  # one more keeps this
+            # Named for when, so that a second damaged file does not replace the first.
+            kept = self.path.with_name(f"{self.path.name}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")
             try:
                 os.replace(self.path, kept)
             except OSError:
