@@ -309,6 +309,17 @@ def test_a_damaged_profile_is_told_in_one_line_and_the_assistant_listens_without
                                         "again; listening without it."]
 
 
+def test_as_shipped_leaves_the_profile_out_this_time_only(profile_home, tmp_path, capsys):
+    profile_home.parent.mkdir(parents=True)
+    profile_home.write_text("1\n3\n13\n0.5\n")  # damaged: read, it would be told
+    clip = tmp_path / "turn.wav"
+    write_wav(clip, speak("stop", tmp_path, voice="en-us").samples())
+    assert main(["--as-shipped", "understand", "--audio", str(clip)]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["intent"] == "stop" and err == ""  # never read
+    assert profile_home.exists()  # kept for next time
+
+
 def test_forget_removes_the_profile_and_any_sentences_read(profile_home, capsys):
     profile_home.parent.mkdir(parents=True)
     profile_home.write_text("x")

@@ -56,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--calibration", type=float, metavar="SECONDS",
                         help="room noise measured at start to set the loudness of speech (default 0.5; 0: none)")
     parser.add_argument("--log", metavar="DIR", help="keep a transcript and the assistant's audio in DIR (off by default)")
+    parser.add_argument("--as-shipped", action="store_true",
+                        help="listen without the voice `backcare enroll` learned, this time only (it is heard worse in a noisy room)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     shared = [_content_options(argparse.ArgumentParser(add_help=False), argparse.SUPPRESS)]
 
@@ -157,7 +159,7 @@ def _understand(args: argparse.Namespace, content) -> int:
         from .adapt import saved_profile
         from .recognize import understand_audio_files
 
-        adaptation = saved_profile(_say_error)  # the person's voice, if they enrolled
+        adaptation = None if args.as_shipped else saved_profile(_say_error)  # the person's voice, if they enrolled
         for result in understand_audio_files(understander, [i for i in inputs if i.strip()], adaptation):
             print(json.dumps(result), flush=True)
         return 0

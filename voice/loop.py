@@ -115,7 +115,7 @@ def _open_ears(args, understander: Understander, clock: Clock, screen: Screen) -
         raise UsageError('backcare: --wake needs words to listen for, e.g. --wake "hey coach"')
     if args.text:
         return KeyboardEars(understander)
-    adaptation = saved_profile(screen.notice)
+    adaptation = None if args.as_shipped else saved_profile(screen.notice)
     if args.input_audio:
         return AudioFileEars(Path(args.input_audio), understander, clock, settings=settings, wake=args.wake, screen=screen,
                              adaptation=adaptation)
