@@ -103,13 +103,16 @@ class MicrophoneEars:
             self.microphone.close()
             raise
         self.clock = clock or RealClock()
-        self.awake = False
         self.awake_left = 0.0  # seconds of quiet in which the request after the wake phrase may still start
         self.screen = screen
 
     @property
     def wake(self) -> str | None:
         return self.recognizer.wake
+
+    @property
+    def awake(self) -> bool:
+        return self.awake_left > 0
 
     def listen(self, timeout: float | None, idle: bool = True, until: float | None = None) -> Understanding | None:
         if self.awake:  # woken, the request must start soon, as a reply must (else a television, much later)
@@ -118,7 +121,6 @@ class MicrophoneEars:
         if chunks is None:
             if self.awake:
                 self.awake_left -= timeout
-                self.awake = self.awake_left > 0
             return None
         if until is not None:  # a guide's step is due then: cut the utterance STEP_GRACE_SECONDS after it
             chunks = itertools.takewhile(lambda _: self.clock.now() <= until + STEP_GRACE_SECONDS, chunks)
@@ -126,16 +128,13 @@ class MicrophoneEars:
         waiting = wake is not None and idle and not self.awake
         heard: list[bytes] = []  # the utterance, in case it has to be heard again as the wake phrase
         transcript = self.recognizer.transcribe_chunks(_copied(chunks, heard), wake=waiting)
-        if waiting:
-            self.awake = bool(transcript.text)
-        elif wake is not None and until is None and not transcript.text:
+        woken = waiting and bool(transcript.text)
+        if not waiting and wake is not None and until is None and not transcript.text:
             # Not one of our sentences; the wake phrase, said out of habit in a reply when none was needed, wakes the
             # assistant instead of getting a "sorry" that costs the turn after it. Not while a guide's step is due:
             # there stray speech gets no "sorry", and a second decode would only make the step late.
-            self.awake = waiting = bool(self.recognizer.transcribe_chunks(heard, wake=True).text)
-        else:
-            self.awake = False
-        self.awake_left = REPLY_SECONDS if self.awake else 0.0
+            woken = waiting = bool(self.recognizer.transcribe_chunks(heard, wake=True).text)
+        self.awake_left = REPLY_SECONDS if woken else 0.0
         if self.awake and self.screen is not None:
             self.screen.notice("(listening)")
         return None if waiting else transcript.heard
