@@ -126,8 +126,8 @@ class MicrophoneEars:
             chunks = itertools.takewhile(lambda _: self.clock.now() <= until + STEP_GRACE_SECONDS, chunks)
         wake = self.recognizer.wake
         waiting = wake is not None and idle and not self.awake
-        heard: list[bytes] = []  # the utterance, in case it has to be heard again as the wake phrase
-        transcript = self.recognizer.transcribe_chunks(_copied(chunks, heard), wake=waiting)
+        heard: list[bytes] = []  # with a wake phrase, the utterance, in case it has to be heard again as that
+        transcript = self.recognizer.transcribe_chunks(chunks if wake is None else _copied(chunks, heard), wake=waiting)
         woken = waiting and bool(transcript.text)
         if not waiting and wake is not None and until is None and not transcript.text:
             # Not one of our sentences; the wake phrase, said out of habit in a reply when none was needed, wakes the
