@@ -157,6 +157,25 @@ def test_start_up_refuses_broken_content_in_one_line_per_problem(pack, capsys):
     assert len(err) == 1 and "guides.yaml" in err[0] and "Traceback" not in err[0]
 
 
+def test_a_line_made_before_it_existed_is_taken_from_the_bundled_content(pack, capsys):
+    """Content written for an older version keeps working: only the new line is borrowed, and that is said."""
+    edit(pack / "dialogue.yaml", '  wake_hint:\n    - "Whenever I have been quiet a while, say {wake} first, then your question."\n'
+         '    - "If I have been quiet for a bit, start with {wake}, then ask."\n', "")
+    edit(pack / "dialogue.yaml", "Thank you. I have learned your voice", "Thanks. I know your voice now")
+    own = load_content(pack)
+    assert own.lines.wake_hint == load_content().lines.wake_hint
+    assert own.lines.enroll_done[0].startswith("Thanks. I know your voice now")
+    assert len(own.notices) == 1 and "dialogue.yaml" in own.notices[0] and "'wake_hint'" in own.notices[0]
+    assert main(["--content", str(pack), "understand", "next"]) == 0
+    assert "'wake_hint'" in capsys.readouterr().err
+
+
+def test_a_misspelt_line_is_still_a_mistake_though_the_bundled_one_is_borrowed(pack, content):
+    assert content.notices == ()
+    edit(pack / "dialogue.yaml", "  enroll_done:\n", "  enroll_dune:\n")
+    assert [p for p in problems(pack) if "unexpected key 'enroll_dune'" in p]
+
+
 def test_validate_names_template_words_the_recognizer_cannot_hear(pack, capsys):
     edit(pack / "intents.yaml", '          - "next [step|one|please]"\n',
          '          - "next [step|one|please]"\n          - "zorblefrax step"\n')

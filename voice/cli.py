@@ -114,11 +114,13 @@ def _run(args: argparse.Namespace) -> int:
         from .recognize import check_speakable
 
         content = load_content(args.directory or args.content)
+        _tell(content.notices)
         check_speakable(content)
         enrollment_dictionary(content)
         print("content is valid")
         return 0
     content = load_content(args.content)
+    _tell(content.notices)
     if args.command == "understand":
         return _understand(args, content)
     if args.command == "simulate":
@@ -132,6 +134,11 @@ def _run(args: argparse.Namespace) -> int:
     from .loop import run_live
 
     return run_live(args, content)
+
+
+def _tell(notices: Iterable[str]) -> None:
+    for notice in notices:
+        _say_error(notice)
 
 
 def _read_lines(name: str) -> Iterable[str]:

@@ -188,6 +188,8 @@ class Content:
     lines: Lines
     offers: Mapping[str, tuple[str, ...]]  # offered intent -> the question that offers it
     fingerprint: str
+    # What was taken from the bundled content because this content lacks it, one line each (said at start).
+    notices: tuple[str, ...] = field(default=(), compare=False)
 
     def answer_for(self, intent: str, slots: Mapping[str, Any]) -> Answer | None:
         """The most specific answer whose `when` slots all match."""
@@ -587,17 +589,26 @@ def _check_offers(f: _File, doc: _Map, wanted: dict[str, int]) -> Mapping[str, t
     return MappingProxyType(offers)
 
 
-def _check_lines(f: _File, doc: _Map) -> Lines | None:
+def _check_lines(f: _File, doc: _Map, bundled: Callable[[], Lines] | None, notices: list[str]) -> Lines | None:
+    """A line missing from a content directory of one's own (made before a new kind of line was added) is taken
+    from the bundled content, and said so, rather than refusing everything else in it."""
     specs = doc["lines"]
     if not isinstance(specs, _Map):
         f.problem(doc.line_of("lines"), "lines: expected a mapping of situation to sentences")
         return None
     names = [fld.name for fld in dataclasses.fields(Lines)]
     f.unknown_keys(specs, set(names), "lines")
+    missing = [name for name in names if name not in specs]
+    borrowed = bundled() if missing and bundled is not None else None
+    if borrowed is not None:
+        notices.append(f"{f.path}:{specs.line}: no line {', '.join(map(repr, missing))}; the bundled wording is used")
     values = {}
     for name in names:
         if name not in specs:
-            f.problem(specs.line, f"lines: missing line {name!r}")
+            if borrowed is not None:
+                values[name] = getattr(borrowed, name)
+            else:
+                f.problem(specs.line, f"lines: missing line {name!r}")
             continue
         texts = f.texts(specs[name], specs.line_of(name), f"line {name!r}")
         allowed = LINE_PLACEHOLDERS.get(name, frozenset())
@@ -642,7 +653,9 @@ def load_content(directory: Path | str | None = None) -> Content:
     intents = check("intents.yaml", _check_intents)
     answers = check("answers.yaml", _check_answers)
     guides = check("guides.yaml", _check_guides)
-    lines = check("dialogue.yaml", _check_lines)
+    notices: list[str] = []
+    bundled = None if directory.resolve() == DEFAULT_DIR.resolve() else lambda: load_content(DEFAULT_DIR).lines
+    lines = check("dialogue.yaml", lambda f, doc: _check_lines(f, doc, bundled, notices))
     wanted = {a.offer: f"answers.yaml, answer for {a.intent}" for a in answers or () if a.offer}
     wanted.update({g.offer: f"guides.yaml, guide {g.name}" for g in guides or () if g.offer})
     offers = check("dialogue.yaml", lambda f, doc: _check_offers(f, doc, wanted))
@@ -652,4 +665,5 @@ def load_content(directory: Path | str | None = None) -> Content:
     endings = check("intents.yaml", _check_endings)
     if problems:
         raise ContentError(problems)
-    return Content(intents, pronunciations, endings, answers, guides, lines, offers, digest.hexdigest()[:16])
+    return Content(intents, pronunciations, endings, answers, guides, lines, offers, digest.hexdigest()[:16],
+                   tuple(notices))
