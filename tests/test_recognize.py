@@ -449,8 +449,10 @@ def test_understand_audio_cli(voices, tmp_path, capsys):
     bad.write_text("nope")
     # A long recording is not one utterance: decoded whole it would take gigabytes; a device never ends.
     long = write_wav(tmp_path / "long.wav", np.zeros((LONGEST_FILE_SECONDS + 1) * SAMPLE_RATE, dtype=np.int16))
-    assert main(["understand", "--audio", str(good), str(bad), str(long), "/dev/zero", str(good)]) == 0
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert main(["understand", "--audio", str(good), str(bad), str(long), "/dev/zero", str(good)]) == 1
+    out, err = capsys.readouterr()
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert len(err.splitlines()) == 3 and "Traceback" not in err  # one line per file not heard
     assert [line["file"] for line in lines] == [str(good), str(bad), str(long), "/dev/zero", str(good)]
     assert lines[0]["intent"] == lines[4]["intent"] == "ask_relief"  # the files after the bad ones are still heard
     assert lines[0]["transcript"].startswith("what can i do") and lines[0]["text"] == lines[0]["transcript"]
@@ -463,7 +465,7 @@ def test_understand_audio_batch_skips_comments_and_blank_lines(voices, tmp_path,
     good = write_wav(tmp_path / "good.wav", speak("stop", voices).samples())
     batch = tmp_path / "files.txt"
     batch.write_bytes(f"# what the person said\r\n\r\n  {good}  \r\n{tmp_path / 'gone.wav'}\r\n".encode())
-    assert main(["understand", "--batch", str(batch), "--audio"]) == 0
+    assert main(["understand", "--batch", str(batch), "--audio"]) == 1  # a file it names is gone
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["file"] for line in lines] == [str(good), str(tmp_path / "gone.wav")]
     assert lines[0]["intent"] == "stop" and lines[1]["error"].endswith("no such file")

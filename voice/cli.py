@@ -167,9 +167,13 @@ def _understand(args: argparse.Namespace, content) -> int:
         from .recognize import understand_audio_files
 
         adaptation = None if args.as_shipped else saved_profile(_say_error)  # the person's voice, if they enrolled
+        failed = 0
         for result in understand_audio_files(understander, [i for i in inputs if i.strip()], adaptation):
             print(json.dumps(result), flush=True)
-        return 0
+            if "error" in result:  # in its JSON line for a program, and in one line for the person
+                _say_error(result["error"])
+                failed += 1
+        return 1 if failed else 0
     for text in inputs:
         print(json.dumps(understander.understand(text).as_json()), flush=True)
     return 0
