@@ -26,6 +26,9 @@ HINT_AFTER = 2
 # With a wake phrase, a reply to what the assistant just said (an offer's "yes", a follow-up question) needs none
 # if it starts within this many seconds of the assistant falling quiet: nobody says "hey coach, yes".
 REPLY_SECONDS = 8.0
+# What ears hand over when they heard the wake phrase: not a turn, but the start of REPLY_SECONDS in which the request
+# needs none (compared by identity: an equal Understanding from elsewhere is not it).
+WOKEN = Understanding("(the wake phrase)", None)
 # time_left answers in seconds below this, in whole minutes above.
 SECONDS_BELOW = 90
 # `_say(step=CURRENT)`: the line belongs to the running guide's current step.
@@ -127,6 +130,10 @@ class Assistant:
             self._guide_asked(intent, heard.slots.get("minutes"))
         else:
             getattr(self, f"_on_{intent}")()
+
+    def woken(self) -> None:
+        """The wake phrase was heard: the request that follows is taken as a reply is (REPLY_SECONDS)."""
+        self.reply_until = self.clock.now() + REPLY_SECONDS
 
     def no_reply(self) -> None:
         """The moment to reply passed without a word: a wake phrase, if any, is needed again."""

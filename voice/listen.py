@@ -2,7 +2,8 @@
 
 Each answers `listen(timeout, idle)` with what was said, understood (text "" when heard but not one
 of our sentences), None when the timeout passed first, or raises EOFError when nothing more will come.
-`idle` is true when a wake phrase, if the ears have one (`wake`), is needed first.
+`idle` is true when a wake phrase, if the ears have one (`wake`), is needed first; hearing it, the ears answer
+WOKEN, and the dialogue keeps the time in which the request may follow.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import speech_recognition as sr
 
 from .audio import MICROPHONE_CHUNK, SAMPLE_RATE, AudioClip, Endpointing, Microphone, load_wav
 from .clock import Clock, RealClock
-from .dialogue import REPLY_SECONDS
+from .dialogue import WOKEN
 from .recognize import Recognizer
 from .understand import Understander, Understanding
 
@@ -92,7 +93,7 @@ class MicrophoneEars:
     """The microphone. With a wake phrase, an idle assistant first waits for it; inside a guide the
     commands are heard directly."""
 
-    def __init__(self, understander: Understander, wake: str | None = None, screen=None, settings: Endpointing = Endpointing(),
+    def __init__(self, understander: Understander, wake: str | None = None, settings: Endpointing = Endpointing(),
                  microphone: Microphone | None = None, recognizer: Recognizer | None = None, clock: Clock | None = None,
                  adaptation: Path | None = None):
         # The microphone first: a person without one hears so at once, not after the recognizer's seconds of loading.
@@ -103,41 +104,29 @@ class MicrophoneEars:
             self.microphone.close()
             raise
         self.clock = clock or RealClock()
-        self.awake_left = 0.0  # seconds of quiet in which the request after the wake phrase may still start
-        self.screen = screen
 
     @property
     def wake(self) -> str | None:
         return self.recognizer.wake
 
-    @property
-    def awake(self) -> bool:
-        return self.awake_left > 0
-
     def listen(self, timeout: float | None, idle: bool = True, until: float | None = None) -> Understanding | None:
-        if self.awake:  # woken, the request must start soon, as a reply must (else a television, much later)
-            timeout = self.awake_left if timeout is None else min(timeout, self.awake_left)
         chunks = self.microphone.listen(timeout)
         if chunks is None:
-            if self.awake:
-                self.awake_left -= timeout
             return None
         if until is not None:  # a guide's step is due then: cut the utterance STEP_GRACE_SECONDS after it
             chunks = itertools.takewhile(lambda _: self.clock.now() <= until + STEP_GRACE_SECONDS, chunks)
         wake = self.recognizer.wake
-        waiting = wake is not None and idle and not self.awake
+        waiting = wake is not None and idle
         heard: list[bytes] = []  # with a wake phrase, the utterance, in case it has to be heard again as that
         transcript = self.recognizer.transcribe_chunks(chunks if wake is None else _copied(chunks, heard), wake=waiting)
-        woken = waiting and bool(transcript.text)
-        if not waiting and wake is not None and until is None and not transcript.text:
-            # Not one of our sentences; the wake phrase, said out of habit in a reply when none was needed, wakes the
-            # assistant instead of getting a "sorry" that costs the turn after it. Not while a guide's step is due:
-            # there stray speech gets no "sorry", and a second decode would only make the step late.
-            woken = waiting = bool(self.recognizer.transcribe_chunks(heard, wake=True).text)
-        self.awake_left = REPLY_SECONDS if woken else 0.0
-        if self.awake and self.screen is not None:
-            self.screen.notice("(listening)")
-        return None if waiting else transcript.heard
+        if waiting:
+            return WOKEN if transcript.text else None
+        if wake is not None and until is None and not transcript.text and self.recognizer.transcribe_chunks(heard, wake=True).text:
+            # Not one of our sentences but the wake phrase, said out of habit in a reply when none was needed: it
+            # wakes the assistant instead of getting a "sorry" that costs the turn after it. Not while a guide's step
+            # is due: there stray speech gets no "sorry", and a second decode would only make the step late.
+            return WOKEN
+        return transcript.heard
 
     def close(self) -> None:
         self.microphone.close()
@@ -149,9 +138,9 @@ class AudioFileEars:
     same endpointing (SpeechRecognition's), the same streaming into the recognizer, the same wake phrase."""
 
     def __init__(self, path: Path, understander: Understander, clock: Clock, recognizer: Recognizer | None = None,
-                 settings: Endpointing = Endpointing(), wake: str | None = None, screen=None, adaptation: Path | None = None):
+                 settings: Endpointing = Endpointing(), wake: str | None = None, adaptation: Path | None = None):
         self.recording = Recording(load_wav(path), clock)
-        self.ears = MicrophoneEars(understander, wake=wake, screen=screen, settings=settings,
+        self.ears = MicrophoneEars(understander, wake=wake, settings=settings,
                                    microphone=Microphone(settings, source=self.recording), recognizer=recognizer, clock=clock,
                                    adaptation=adaptation)
 

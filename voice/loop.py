@@ -14,7 +14,7 @@ from .audio import Endpointing
 from .cli import UsageError
 from .clock import Clock, RealClock, VirtualClock
 from .content import Content
-from .dialogue import Assistant, Spoken
+from .dialogue import WOKEN, Assistant, Spoken
 from .speaker import PrintSpeaker, Speaker, SpeakerUnavailable, WavSpeaker, open_speaker
 from .store import FileStore
 from .understand import Understander, Understanding
@@ -24,7 +24,8 @@ class Ears(Protocol):
     def listen(self, timeout: float | None, idle: bool = True, until: float | None = None) -> Understanding | None:
         """What was said before `timeout` seconds ran out, understood (text "" when heard but not one
         of our sentences), or None at the timeout; raises EOFError when there is nothing more to hear.
-        `idle`: a wake phrase, if any, is needed first (no guide runs and the assistant is not waiting for a reply).
+        `idle`: a wake phrase, if any, is needed first (no guide runs and the assistant is not waiting for a reply);
+        the wake phrase itself is answered with WOKEN.
         `until`: the clock time a guide's next step is due; an utterance still going on then is cut soon after."""
 
 
@@ -66,7 +67,10 @@ def converse(assistant: Assistant, ears: Ears, clock: Clock, screen: Screen, ref
             return
         if heard is None and replying:
             assistant.no_reply()  # on a recording's own time too, which falls behind the clock while the assistant speaks
-        if heard is not None and heard.text:
+        if heard is WOKEN:
+            screen.notice("(listening)")
+            assistant.woken()
+        elif heard is not None and heard.text:
             screen.heard(heard.text, heard.intent)
             assistant.hear(heard)
         elif heard is not None and assistant.run is None:  # inside a guide, stray speech (the TV) is ignored
@@ -117,11 +121,10 @@ def _open_ears(args, understander: Understander, clock: Clock, screen: Screen) -
         return KeyboardEars(understander)
     adaptation = None if args.as_shipped else saved_profile(screen.notice)
     if args.input_audio:
-        return AudioFileEars(Path(args.input_audio), understander, clock, settings=settings, wake=args.wake, screen=screen,
+        return AudioFileEars(Path(args.input_audio), understander, clock, settings=settings, wake=args.wake,
                              adaptation=adaptation)
     try:
-        return MicrophoneEars(understander, wake=args.wake, screen=screen, settings=settings, clock=clock,
-                              adaptation=adaptation)
+        return MicrophoneEars(understander, wake=args.wake, settings=settings, clock=clock, adaptation=adaptation)
     except (AudioError, RecognizerError) as err:
         screen.notice(f"backcare: {err}; type instead (Enter after each line).")
         return KeyboardEars(understander)
