@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voice.audio import SAMPLE_RATE, AudioClip, Endpointing, handed_over, load_wav
+from voice.audio import SAMPLE_RATE, AudioClip, Endpointing, handed_over, load_wav, pink_noise, with_noise_under
 
 VOICES = ("en-us+m3", "en-us", "en+f3")
 # flite's voices, named "flite:<voice>": slt, rms and awb are built from recordings of real speakers (CMU ARCTIC),
@@ -41,26 +41,16 @@ def with_quiet_around(clip: AudioClip) -> AudioClip:
 def with_noise(clip: AudioClip, snr_db: float, kind: str = "white", seed: int = 0, babble: np.ndarray | None = None) -> AudioClip:
     """The clip with noise mixed in at `snr_db` (speech power over noise power)."""
     rng = np.random.default_rng(seed)
-    speech = clip.samples().astype(np.float64)
+    length = len(clip.samples())
     if kind == "white":
-        noise = rng.standard_normal(len(speech))
+        noise = rng.standard_normal(length)
     elif kind == "pink":
-        noise = pink_noise(len(speech), rng)
+        noise = pink_noise(length, rng)
     elif kind == "babble":
-        noise = np.resize(babble, len(speech)).astype(np.float64)
+        noise = np.resize(babble, length).astype(np.float64)
     else:
         raise ValueError(kind)
-    power = np.mean(speech[np.abs(speech) > 100] ** 2) if np.any(np.abs(speech) > 100) else np.mean(speech ** 2)
-    noise *= np.sqrt(power / (10 ** (snr_db / 10)) / max(np.mean(noise ** 2), 1e-9))
-    return AudioClip(np.clip(speech + noise, -32768, 32767).astype("<i2").tobytes())
-
-
-def pink_noise(length: int, rng: np.random.Generator) -> np.ndarray:
-    """Pink noise (power falling with frequency, like a fan or a shower) at RMS 1."""
-    spectrum = np.fft.rfft(rng.standard_normal(length))
-    spectrum /= np.sqrt(np.maximum(1, np.arange(len(spectrum))))
-    noise = np.fft.irfft(spectrum, n=length)
-    return noise / np.sqrt(np.mean(noise ** 2))
+    return with_noise_under(clip, noise, snr_db)
 
 
 def conversation(turns: list[tuple[float, AudioClip]], path: Path) -> Path:

@@ -192,17 +192,19 @@ def test_a_recording_bw_cannot_get_through_is_left_out_and_the_rest_are_learned(
 
 
 def fake_bw(directory, stopped_by):
-    """A stand-in for bw: it starts each recording listed as bw does, and is stopped by `stopped_by` on s001."""
+    """A stand-in for bw: it starts each recording listed as bw does, is stopped by `stopped_by` on s001, and cannot
+    follow s005 (it says so on stderr, as bw does)."""
     script = directory / "bw"
     script.write_text("#!/bin/sh\nfor u in $(cat fileids); do printf 'utt>     0 %25s' $u; "
-                      f"[ $u = s001 ] && kill -{stopped_by} $$; printf ' 1 2 3\\n'; done\n")
+                      f"[ $u = s001 ] && kill -{stopped_by} $$; "
+                      "[ $u = s005 ] && echo 'ERROR: \"baum_welch.c\", line 324: s005 ignored' >&2; printf ' 1 2 3\\n'; done\n")
     script.chmod(0o755)
     return [str(script)]
 
 
 def test_a_recording_bw_aborts_on_is_left_out_and_bw_runs_again(tmp_path):
     transcripts = {f"s{n:03d}": f"<s> sentence </s> (s{n:03d})" for n in range(12)}
-    assert adapt._accumulate(fake_bw(tmp_path, "ABRT"), tmp_path, transcripts) == 11
+    assert adapt._accumulate(fake_bw(tmp_path, "ABRT"), tmp_path, transcripts) == set(transcripts) - {"s001", "s005"}
     assert "s001" not in (tmp_path / "fileids").read_text().split()
 
 

@@ -2,6 +2,8 @@
 recordings; twenty sentences read aloud once (`backcare enroll`) give a linear transform of its sound
 means (MLLR, estimated by SphinxTrain's own tools, `bw` and `mllr_solve`; the variances are left as they are), which
 every decoder then applies. One transform for the whole model: twenty sentences are too few to estimate more.
+It is learned from the readings and from copies of them with noise mixed in (NOISY_COPIES_DB): learned in quiet
+alone, it fitted the voice in a quiet room and cost accuracy in a noisy one.
 
 SphinxTrain needs the model's mixture weights in full, which PocketSphinx's pip package ships only compressed
 (`sendump`), and its model definition as text; both are made here, in a scratch directory, for each enrollment.
@@ -23,7 +25,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .audio import SAMPLE_RATE, AudioClip, save_wav
+from .audio import SAMPLE_RATE, AudioClip, pink_noise, save_wav, with_noise_under
 from .content import Content
 from .errors import OneLineError
 from .files import replacing, user_cache_directory, user_data_directory
@@ -37,6 +39,15 @@ TOOLS = {"stdbuf": "coreutils", "sphinx_fe": "sphinxbase-utils", "pocketsphinx_m
 PAD_SECONDS = 0.25
 # The model's front end and streams (its feat.params), as bw must be told them.
 FEATURE_OPTIONS = ["-feat", "1s_c_d_dd", "-svspec", "0-12/13-25/26-38", "-cmn", "current", "-agc", "none"]
+
+
+# The transform is learned from the readings as read, and again from copies of them with a fan's noise mixed in (pink,
+# at these signal-to-noise ratios in dB). From quiet readings alone it cost accuracy in a noisy room (scripts/bench_enroll.py,
+# 2026-11-28: espeak-ng's voices 147 -> 124 of 357 held-out clips right at 10 dB pink, flite's 151 -> 125 of 476). With
+# the copies (one-off /tmp script, every fourth held-out row, 60 in-scope and 15 off-topic, as shipped -> quiet readings
+# -> with copies): en-us+m3 clean 40 -> 45 -> 44, 10 dB pink 33 -> 25 -> 35, 10 dB white (a noise the copies do not
+# have) 15 -> 11 -> 20; flite rms clean 52 -> 54 -> 54, pink 19 -> 14 -> 22, white 6 -> 6 -> 8; off-topic taken no more.
+NOISY_COPIES_DB = (10, 15)
 
 
 # Fewer sentences than this followed, and nothing is learned: a transform from a handful fits them, not the voice.
@@ -167,10 +178,14 @@ def learn(recordings: Iterable[tuple[AudioClip, str]], dictionary: list[str], ou
     from pocketsphinx import get_model_path
 
     model = Path(get_model_path()) / "en-us" / "en-us"
+    recordings = list(recordings)
+    rng = np.random.default_rng(0)
+    copies = [(with_noise_under(clip, pink_noise(len(clip.samples()), rng), snr), sentence)
+              for snr in NOISY_COPIES_DB for clip, sentence in recordings]
     try:
         with tempfile.TemporaryDirectory(prefix="backcare-enroll-") as scratch:
             work = Path(scratch)
-            transcripts = _write_recordings(recordings, work)
+            transcripts = _write_recordings(recordings + copies, work)
             trainable = _trainable_model(model, work / "model")
             (work / "dictionary").write_text("".join(f"{line}\n" for line in dictionary), encoding="utf-8")
             _run(["sphinx_fe", "-argfile", str(model / "feat.params"), "-samprate", str(SAMPLE_RATE), "-c", "fileids",
@@ -180,9 +195,10 @@ def learn(recordings: Iterable[tuple[AudioClip, str]], dictionary: list[str], ou
                   "-ts2cbfn", ".ptm.", *FEATURE_OPTIONS, "-dictfn", "dictionary", "-fdictfn", str(model / "noisedict"),
                   "-ctlfn", "fileids", "-lsnfn", "transcription", "-accumdir", "counts", "-cepdir", ".",
                   "-abeam", "1e-200", "-bbeam", "1e-200"]
-            followed = _accumulate(bw, work, transcripts)
+            kept = _accumulate(bw, work, transcripts)
+            followed = sum(_name(index) in kept for index in range(len(recordings)))  # the readings, not the copies
             if followed < minimum:
-                raise TooFewFollowed(f"only {followed} of the {len(transcripts)} sentences read could be followed, "
+                raise TooFewFollowed(f"only {followed} of the {len(recordings)} sentences read could be followed, "
                                      f"{minimum} are needed; nothing was changed. Read each sentence as it is shown, "
                                      "then try again")
             _run([str(SPHINXTRAIN / "mllr_solve"), "-meanfn", str(model / "means"), "-varfn", str(model / "variances"),
@@ -195,8 +211,8 @@ def learn(recordings: Iterable[tuple[AudioClip, str]], dictionary: list[str], ou
     return followed
 
 
-def _accumulate(bw: list[str], work: Path, transcripts: dict[str, str]) -> int:
-    """bw's counts (in work/counts) from the recordings it can follow; returns how many. On some recordings of another
+def _accumulate(bw: list[str], work: Path, transcripts: dict[str, str]) -> set[str]:
+    """bw's counts (in work/counts) from the recordings it can follow; returns their names. On some recordings of another
     sentence than the one shown, bw aborts (an assertion in its backward pass) instead of leaving them out: the one
     it was on is then left out, and it runs again on the rest."""
     names = list(transcripts)
@@ -206,13 +222,13 @@ def _accumulate(bw: list[str], work: Path, transcripts: dict[str, str]) -> int:
         shutil.rmtree(work / "counts", ignore_errors=True)
         (work / "counts").mkdir()
         done = _run(["stdbuf", "-o0", *bw], work, check=False)  # unbuffered: what it was on survives an abort
-        if done.returncode == 0:
-            return len(names) - done.stderr.count(" ignored")
+        if done.returncode == 0:  # it says "s011 ignored" of each recording it could not follow
+            return set(names) - set(re.findall(r"(\S+) ignored$", done.stderr, flags=re.MULTILINE))
         started = re.findall(r"utt>\s+\d+\s+(\S+)", done.stdout)  # a recording too short to use ends no line
         if done.returncode != -signal.SIGABRT or not started or started[-1] not in names:
             raise _failure(bw, done)  # not about a recording: killed from outside, out of memory, a bad file
         names.remove(started[-1])
-    return 0
+    return set()
 
 
 def check_transform(path: Path, data: bytes | None = None) -> Path:
@@ -242,13 +258,17 @@ def _write_recordings(recordings: Iterable[tuple[AudioClip, str]], work: Path) -
     transcripts = {}
     pad = bytes(2 * int(PAD_SECONDS * SAMPLE_RATE))
     for index, (clip, sentence) in enumerate(recordings):
-        name = f"s{index:03d}"
+        name = _name(index)
         save_wav(AudioClip(pad + clip.pcm + pad), work / f"{name}.wav")
         transcripts[name] = f"<s> {' '.join(words_of(sentence))} </s> ({name})"
     if not transcripts:
         raise AdaptError("nothing was recorded to learn your voice from")
     (work / "fileids").write_text("".join(f"{name}\n" for name in transcripts))
     return transcripts
+
+
+def _name(index: int) -> str:
+    return f"s{index:03d}"
 
 
 def _trainable_model(model: Path, directory: Path) -> Path:

@@ -153,6 +153,24 @@ def signal_to_noise_db(loudness: np.ndarray) -> float:
     return float(20 * np.log10(max(loud, 1.0) / max(quiet, 1.0)))  # digital silence has no level; 1 is far below any room's
 
 
+def pink_noise(length: int, rng: np.random.Generator) -> np.ndarray:
+    """Pink noise (power falling with frequency, like a fan or a shower) at RMS 1."""
+    spectrum = np.fft.rfft(rng.standard_normal(length))
+    spectrum /= np.sqrt(np.maximum(1, np.arange(len(spectrum))))
+    noise = np.fft.irfft(spectrum, n=length)
+    return noise / np.sqrt(np.mean(noise ** 2))
+
+
+def with_noise_under(clip: AudioClip, noise: np.ndarray, snr_db: float) -> AudioClip:
+    """The clip with `noise` (as long as it) mixed in at `snr_db`: the power of its speech (the samples above a
+    whisper, so that quiet around it does not count) over the power of the noise."""
+    speech = clip.samples().astype(np.float64)
+    loud = np.abs(speech) > 100
+    power = np.mean(speech[loud] ** 2) if np.any(loud) else np.mean(speech ** 2)
+    noise = noise * np.sqrt(power / (10 ** (snr_db / 10)) / max(np.mean(noise ** 2), 1e-9))
+    return AudioClip(np.clip(speech + noise, -32768, 32767).astype("<i2").tobytes())
+
+
 def load_wav(path: Path | str) -> AudioClip:
     path = Path(path)
     try:
