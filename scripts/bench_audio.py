@@ -17,10 +17,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.audio_fixtures import FLITE_VOICES, pink_noise, speak, with_noise  # noqa: E402
+from tests.audio_fixtures import FLITE_VOICES, speak, with_noise  # noqa: E402
 from tests.test_understand import BLIND_SET, load_dev_set  # noqa: E402
 from trials import decode, in_a_second_process, noisy, outcomes, with_quiet_around  # noqa: E402
-from voice.audio import KEPT_QUIET_SECONDS, SAMPLE_RATE, AudioClip, Endpointing  # noqa: E402
+from voice.audio import KEPT_QUIET_SECONDS, SAMPLE_RATE, AudioClip, Endpointing, pink_noise  # noqa: E402
 from voice.recognize import (CHUNK_SECONDS, MIN_SCORE, NOISY_ROOM_RAISE, NOISY_ROOM_SNR_DB, QUIET_ROOM_SNR_DB,  # noqa: E402
                              WAKE_MIN_SCORE, Evidence, Recognizer)
 

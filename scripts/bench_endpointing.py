@@ -17,9 +17,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.audio_fixtures import pink_noise, speak  # noqa: E402
+from tests.audio_fixtures import speak  # noqa: E402
 from tests.test_understand import load_dev_set  # noqa: E402
-from voice.audio import SAMPLE_RATE, AudioClip, Endpointing, Microphone, is_loud  # noqa: E402
+from voice.audio import SAMPLE_RATE, AudioClip, Endpointing, Microphone, is_loud, pink_noise  # noqa: E402
 from voice.clock import VirtualClock  # noqa: E402
 from voice.listen import Recording  # noqa: E402
 

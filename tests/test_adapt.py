@@ -208,6 +208,12 @@ def test_a_recording_bw_aborts_on_is_left_out_and_bw_runs_again(tmp_path):
     assert "s001" not in (tmp_path / "fileids").read_text().split()
 
 
+def test_the_noisy_copies_of_a_reading_bw_aborts_on_are_left_out_with_it(tmp_path):
+    transcripts = {f"s{n:03d}{suffix}": f"<s> sentence </s> (s{n:03d}{suffix})" for n in range(4) for suffix in ("", "-10", "-15")}
+    assert adapt._accumulate(fake_bw(tmp_path, "ABRT"), tmp_path, transcripts) == {
+        name for name in transcripts if not name.startswith("s001")}
+
+
 def test_bw_stopped_from_outside_is_an_error_not_a_bad_recording(tmp_path):
     transcripts = {f"s{n:03d}": f"<s> sentence </s> (s{n:03d})" for n in range(12)}
     with pytest.raises(AdaptError, match=r"^bw stopped \(signal 9\)$"):

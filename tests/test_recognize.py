@@ -9,12 +9,12 @@ import subprocess
 import numpy as np
 import pytest
 
-from voice.audio import SAMPLE_RATE, AudioError, Endpointing, load_wav
+from voice.audio import SAMPLE_RATE, AudioError, Endpointing, load_wav, pink_noise
 from voice.cli import main
 from voice.grammar import compile_jsgf
 from voice.recognize import CHUNK_SECONDS, LONGEST_FILE_SECONDS, MIN_SCORE, Recognizer, build_files, echoed, utterance_score
 
-from .audio_fixtures import FLITE_VOICES, conversation, pink_noise, speak, with_noise, with_quiet_around, write_wav
+from .audio_fixtures import FLITE_VOICES, conversation, speak, with_noise, with_quiet_around, write_wav
 
 IN_SCOPE = [
     ("how much longer", "time_left"),

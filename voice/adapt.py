@@ -21,7 +21,7 @@ import struct
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import numpy as np
 
@@ -48,6 +48,7 @@ FEATURE_OPTIONS = ["-feat", "1s_c_d_dd", "-svspec", "0-12/13-25/26-38", "-cmn", 
 # -> with copies): en-us+m3 clean 40 -> 45 -> 44, 10 dB pink 33 -> 25 -> 35, 10 dB white (a noise the copies do not
 # have) 15 -> 11 -> 20; flite rms clean 52 -> 54 -> 54, pink 19 -> 14 -> 22, white 6 -> 6 -> 8; off-topic taken no more.
 NOISY_COPIES_DB = (10, 15)
+COPY = "-"  # in a recording's name, between the reading's and the noise's: s003-10 is s003 at 10 dB
 
 
 # Fewer sentences than this followed, and nothing is learned: a transform from a handful fits them, not the voice.
@@ -180,12 +181,13 @@ def learn(recordings: Iterable[tuple[AudioClip, str]], dictionary: list[str], ou
     model = Path(get_model_path()) / "en-us" / "en-us"
     recordings = list(recordings)
     rng = np.random.default_rng(0)
-    copies = [(with_noise_under(clip, pink_noise(len(clip.samples()), rng), snr), sentence)
-              for snr in NOISY_COPIES_DB for clip, sentence in recordings]
+    named = {f"s{index:03d}": pair for index, pair in enumerate(recordings)}
+    named.update({f"{name}{COPY}{snr}": (with_noise_under(clip, pink_noise(len(clip.samples()), rng), snr), sentence)
+                  for snr in NOISY_COPIES_DB for name, (clip, sentence) in list(named.items())})
     try:
         with tempfile.TemporaryDirectory(prefix="backcare-enroll-") as scratch:
             work = Path(scratch)
-            transcripts = _write_recordings(recordings + copies, work)
+            transcripts = _write_recordings(named, work)
             trainable = _trainable_model(model, work / "model")
             (work / "dictionary").write_text("".join(f"{line}\n" for line in dictionary), encoding="utf-8")
             _run(["sphinx_fe", "-argfile", str(model / "feat.params"), "-samprate", str(SAMPLE_RATE), "-c", "fileids",
@@ -196,7 +198,7 @@ def learn(recordings: Iterable[tuple[AudioClip, str]], dictionary: list[str], ou
                   "-ctlfn", "fileids", "-lsnfn", "transcription", "-accumdir", "counts", "-cepdir", ".",
                   "-abeam", "1e-200", "-bbeam", "1e-200"]
             kept = _accumulate(bw, work, transcripts)
-            followed = sum(_name(index) in kept for index in range(len(recordings)))  # the readings, not the copies
+            followed = sum(name in kept for name in named if COPY not in name)  # the readings, not their copies
             if followed < minimum:
                 raise TooFewFollowed(f"only {followed} of the {len(recordings)} sentences read could be followed, "
                                      f"{minimum} are needed; nothing was changed. Read each sentence as it is shown, "
@@ -227,7 +229,8 @@ def _accumulate(bw: list[str], work: Path, transcripts: dict[str, str]) -> set[s
         started = re.findall(r"utt>\s+\d+\s+(\S+)", done.stdout)  # a recording too short to use ends no line
         if done.returncode != -signal.SIGABRT or not started or started[-1] not in names:
             raise _failure(bw, done)  # not about a recording: killed from outside, out of memory, a bad file
-        names.remove(started[-1])
+        reading = started[-1].split(COPY)[0]  # its noisy copies too: bw would abort on each of them in turn
+        names = [name for name in names if name.split(COPY)[0] != reading]
     return set()
 
 
@@ -253,22 +256,17 @@ def _replace_into(source: Path, out: Path) -> None:
         raise AdaptError(f"cannot save the voice profile to {out} ({err.strerror or err})") from None
 
 
-def _write_recordings(recordings: Iterable[tuple[AudioClip, str]], work: Path) -> dict[str, str]:
+def _write_recordings(recordings: Mapping[str, tuple[AudioClip, str]], work: Path) -> dict[str, str]:
     """Each recording as a WAV in `work`, listed in work/fileids; returns each one's transcript line, by name."""
     transcripts = {}
     pad = bytes(2 * int(PAD_SECONDS * SAMPLE_RATE))
-    for index, (clip, sentence) in enumerate(recordings):
-        name = _name(index)
+    for name, (clip, sentence) in recordings.items():
         save_wav(AudioClip(pad + clip.pcm + pad), work / f"{name}.wav")
         transcripts[name] = f"<s> {' '.join(words_of(sentence))} </s> ({name})"
     if not transcripts:
         raise AdaptError("nothing was recorded to learn your voice from")
     (work / "fileids").write_text("".join(f"{name}\n" for name in transcripts))
     return transcripts
-
-
-def _name(index: int) -> str:
-    return f"s{index:03d}"
 
 
 def _trainable_model(model: Path, directory: Path) -> Path:

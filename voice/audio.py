@@ -155,6 +155,8 @@ def signal_to_noise_db(loudness: np.ndarray) -> float:
 
 def pink_noise(length: int, rng: np.random.Generator) -> np.ndarray:
     """Pink noise (power falling with frequency, like a fan or a shower) at RMS 1."""
+    if length == 0:
+        return np.zeros(0)
     spectrum = np.fft.rfft(rng.standard_normal(length))
     spectrum /= np.sqrt(np.maximum(1, np.arange(len(spectrum))))
     noise = np.fft.irfft(spectrum, n=length)
@@ -165,6 +167,10 @@ def with_noise_under(clip: AudioClip, noise: np.ndarray, snr_db: float) -> Audio
     """The clip with `noise` (as long as it) mixed in at `snr_db`: the power of its speech (the samples above a
     whisper, so that quiet around it does not count) over the power of the noise."""
     speech = clip.samples().astype(np.float64)
+    if len(noise) != len(speech):
+        raise ValueError(f"{len(noise)} samples of noise for a clip of {len(speech)}")
+    if len(speech) == 0:
+        return clip
     loud = np.abs(speech) > 100
     power = np.mean(speech[loud] ** 2) if np.any(loud) else np.mean(speech ** 2)
     noise = noise * np.sqrt(power / (10 ** (snr_db / 10)) / max(np.mean(noise ** 2), 1e-9))
