@@ -2,8 +2,8 @@
 
 Each answers `listen(timeout, idle)` with what was said, understood (text "" when heard but not one
 of our sentences), None when the timeout passed first, or raises EOFError when nothing more will come.
-`idle` is true when a wake phrase, if the ears have one (`wake`), is needed first; hearing it, the ears answer
-WOKEN, and the dialogue keeps the time in which the request may follow.
+`idle` is true when a wake phrase, if the ears have one (`wake`), is needed first. Hearing it (then, or said
+anyway when it was not needed), the ears answer WOKEN, and the dialogue keeps the time in which the request may follow.
 """
 
 from __future__ import annotations
@@ -117,11 +117,12 @@ class MicrophoneEars:
             chunks = itertools.takewhile(lambda _: self.clock.now() <= until + STEP_GRACE_SECONDS, chunks)
         wake = self.recognizer.wake
         waiting = wake is not None and idle
-        heard: list[bytes] = []  # with a wake phrase, the utterance, in case it has to be heard again as that
-        transcript = self.recognizer.transcribe_chunks(chunks if wake is None else _copied(chunks, heard), wake=waiting)
+        again = wake is not None and not idle and until is None  # turned away, it may be heard again as the wake phrase
+        heard: list[bytes] = []
+        transcript = self.recognizer.transcribe_chunks(_copied(chunks, heard) if again else chunks, wake=waiting)
         if waiting:
             return WOKEN if transcript.text else None
-        if wake is not None and until is None and not transcript.text and self.recognizer.transcribe_chunks(heard, wake=True).text:
+        if again and not transcript.text and self.recognizer.transcribe_chunks(heard, wake=True).text:
             # Not one of our sentences but the wake phrase, said out of habit in a reply when none was needed: it
             # wakes the assistant instead of getting a "sorry" that costs the turn after it. Not while a guide's step
             # is due: there stray speech gets no "sorry", and a second decode would only make the step late.

@@ -25,7 +25,7 @@ class Ears(Protocol):
         """What was said before `timeout` seconds ran out, understood (text "" when heard but not one
         of our sentences), or None at the timeout; raises EOFError when there is nothing more to hear.
         `idle`: a wake phrase, if any, is needed first (no guide runs and the assistant is not waiting for a reply);
-        the wake phrase itself is answered with WOKEN.
+        the wake phrase itself is answered with WOKEN (also when said though it was not needed).
         `until`: the clock time a guide's next step is due; an utterance still going on then is cut soon after."""
 
 
