@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="room noise measured at start to set the loudness of speech (default 0.5; 0: none)")
     parser.add_argument("--log", metavar="DIR", help="keep a transcript and the assistant's audio in DIR (off by default)")
     parser.add_argument("--as-shipped", action="store_true",
-                        help="listen without the voice `backcare enroll` learned, this time only (it is heard worse in a noisy room)")
+                        help="listen without the voice `backcare enroll` learned, this time only (someone else is speaking)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     shared = [_content_options(argparse.ArgumentParser(add_help=False), argparse.SUPPRESS)]
 
