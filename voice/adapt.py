@@ -46,7 +46,8 @@ FEATURE_OPTIONS = ["-feat", "1s_c_d_dd", "-svspec", "0-12/13-25/26-38", "-cmn", 
 # 2026-11-28: espeak-ng's voices 147 -> 124 of 357 held-out clips right at 10 dB pink, flite's 151 -> 125 of 476). With
 # the copies (one-off /tmp script, every fourth held-out row, 60 in-scope and 15 off-topic, as shipped -> quiet readings
 # -> with copies): en-us+m3 clean 40 -> 45 -> 44, 10 dB pink 33 -> 25 -> 35, 10 dB white (a noise the copies do not
-# have) 15 -> 11 -> 20; flite rms clean 52 -> 54 -> 54, pink 19 -> 14 -> 22, white 6 -> 6 -> 8; off-topic taken no more.
+# have) 15 -> 11 -> 20; flite rms clean 52 -> 54 -> 54, pink 19 -> 14 -> 22, white 6 -> 6 -> 8. scripts/bench_enroll.py
+# with the copies (docs/benchmark.md): 10 dB pink 147 -> 172 and 151 -> 180; flite's clean off-topic taken 12 -> 15 of 120.
 NOISY_COPIES_DB = (10, 15)
 COPY = "-"  # in a recording's name, between the reading's and the noise's: s003-10 is s003 at 10 dB
 
