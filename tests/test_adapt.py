@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from voice import adapt
-from voice.adapt import (MIN_SENTENCES, AdaptError, ReadingCheck, TooFewFollowed, check_transform,
+from voice.adapt import (MIN_SENTENCES, AdaptError, Heard, ReadingCheck, TooFewFollowed, check_transform,
                          enrollment_dictionary, profile_path, saved_profile)
 from voice.cli import main
 from voice import enroll as enrollment
-from voice.audio import AudioClip
+from voice.audio import SAMPLE_RATE, AudioClip, pink_noise
 from voice.enroll import MemoryTakes, TakesDirectory, enroll
 from voice.grammar import words_of
 from voice.speaker import PrintSpeaker
@@ -129,7 +129,7 @@ class Reader:
 
 
 def anything(clip, sentence):
-    return True
+    return Heard.SENTENCE
 
 
 def sound_of(sentence):
@@ -157,18 +157,21 @@ def test_an_enrollment_stopped_midway_goes_on_where_it_stopped(content, profile_
 
 
 def test_a_reading_that_does_not_sound_like_the_sentence_is_asked_for_once_more(content, tmp_path, monkeypatch):
-    """The first sentence sounds right at the second reading, the second never does; the rest at once."""
+    """The first sentence sounds right at the second reading, the second never does (noise, then another sentence);
+    the rest at once. The person is told which it was."""
     sentences = content.lines.enroll_sentences
     learned = []
     monkeypatch.setattr(enrollment, "learn", lambda recordings, dictionary, out: learned.extend(recordings) or len(learned))
     reader = Reader(sentences, stop_after=len(sentences) + 3, stop_with=AssertionError("asked too often"))
-    readings = iter([False, True, False, False])
+    readings = iter([Heard.OTHER, Heard.SENTENCE, Heard.NOISE, Heard.OTHER])
     shown = []
     enroll(content, reader.listen, reader, shown.append, MemoryTakes(), rng=random.Random(0),
-           sounds_like=lambda clip, sentence: next(readings, True))
+           sounds_like=lambda clip, sentence: next(readings, Heard.SENTENCE))
     assert reader.asked == [sentences[0], sentences[0], sentences[1], sentences[1], *sentences[2:]]
     assert reader.said[2] == content.lines.enroll_again[0].format(sentence=sentences[0])
-    assert "(that did not sound like this sentence; on to the next one)" in shown
+    assert reader.said[4] == content.lines.enroll_noise[0].format(sentence=sentences[1])
+    assert "(I heard only noise, no voice)" in shown
+    assert "(I heard something that did not sound like this sentence; on to the next one)" in shown
     assert [sentence for _, sentence in learned] == [sentences[0], *sentences[2:]]
 
 
@@ -176,9 +179,21 @@ def test_the_reading_check_tells_a_sentence_read_from_another_or_half_of_it(cont
     check = ReadingCheck(content, enrollment_dictionary(content))
     sentences = content.lines.enroll_sentences[:4]
     clips = [with_quiet_around(speak(sentence, tmp_path, voice=VOICE)) for sentence in sentences]
-    assert all(check(clip, sentence) for clip, sentence in zip(clips, sentences))
-    assert not any(check(clip, sentence) for clip, sentence in zip(clips[1:] + clips[:1], sentences))
-    assert not any(check(AudioClip(clip.pcm[: len(clip.pcm) // 4 * 2]), sentence) for clip, sentence in zip(clips, sentences))
+    assert [check(clip, sentence) for clip, sentence in zip(clips, sentences)] == [Heard.SENTENCE] * 4
+    assert [check(clip, sentence) for clip, sentence in zip(clips[1:] + clips[:1], sentences)] == [Heard.OTHER] * 4
+    halves = [AudioClip(clip.pcm[: len(clip.pcm) // 4 * 2]) for clip in clips]
+    assert [check(half, sentence) for half, sentence in zip(halves, sentences)] == [Heard.OTHER] * 4
+
+
+def test_the_reading_check_tells_a_hum_or_a_fan_from_a_voice(content):
+    """Steady noise that got past the endpointing is noise, not "another sentence": the person is told to quiet the room."""
+    check = ReadingCheck(content, enrollment_dictionary(content))
+    seconds = np.arange(3 * SAMPLE_RATE) / SAMPLE_RATE
+    hum = sum(np.sin(2 * np.pi * 100 * k * seconds) / k for k in (1, 2, 3)) * 3000
+    fan = pink_noise(len(seconds), np.random.default_rng(0)) * 2000
+    for noise in (hum, fan):
+        clip = with_quiet_around(AudioClip(np.round(noise).astype("<i2").tobytes()))
+        assert check(clip, content.lines.enroll_sentences[0]) is Heard.NOISE
 
 
 def test_a_recording_bw_cannot_get_through_is_left_out_and_the_rest_are_learned(content, tmp_path):

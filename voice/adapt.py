@@ -20,6 +20,7 @@ import signal
 import struct
 import subprocess
 import tempfile
+from enum import Enum
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -119,6 +120,14 @@ def enrollment_dictionary(content: Content) -> list[str]:
     return lines
 
 
+class Heard(Enum):
+    """What a reading was, for what the person is told: a fan or a hum is not "another sentence"."""
+
+    SENTENCE = "the sentence shown, read whole"
+    NOISE = "noise, with no voice in it"
+    OTHER = "something else said"
+
+
 class ReadingCheck:
     """Whether a recording is the sentence shown, read whole: bw would otherwise learn from a cough, half a sentence
     or another one as if it were that sentence (or abort on it). Decoders built once, for the whole enrollment."""
@@ -156,8 +165,14 @@ class ReadingCheck:
             return float("-inf")
         return (scores[0] - scores[1]) / max(1, self.sentence.n_frames())
 
-    def __call__(self, clip: AudioClip, sentence: str) -> bool:
-        return self.fit(clip, sentence) >= MIN_READING_FIT
+    def __call__(self, clip: AudioClip, sentence: str) -> Heard:
+        if self.fit(clip, sentence) >= MIN_READING_FIT:
+            return Heard.SENTENCE
+        # The phone loop has just heard the same recording: noise is told by its sounds, as the assistant tells it.
+        from .recognize import sounds_like_noise
+
+        sounds = [(segment.word, segment.end_frame - segment.start_frame + 1) for segment in self.phone_loop.seg()]
+        return Heard.NOISE if sounds_like_noise(sounds, self.phone_loop.n_frames()) else Heard.OTHER
 
 
 def _jsgf(sentence: str) -> str:

@@ -156,6 +156,7 @@ class Lines:
     enroll_resume: tuple[str, ...]  # instead of the intro, when sentences read in an unfinished run are kept
     enroll_prompt: tuple[str, ...]
     enroll_again: tuple[str, ...]  # a reading that did not sound like the sentence
+    enroll_noise: tuple[str, ...]  # a reading that was only noise (a fan, a hum)
     enroll_done: tuple[str, ...]
     enroll_sentences: tuple[str, ...]  # read aloud, all of them, in order (`backcare enroll`)
 
@@ -166,6 +167,7 @@ LINE_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
     "enroll_resume": frozenset({"heard", "total"}),
     "enroll_prompt": frozenset({"sentence"}),
     "enroll_again": frozenset({"sentence"}),
+    "enroll_noise": frozenset({"sentence"}),
     "time_left_seconds": frozenset({"seconds"}),
     "time_left_minutes": frozenset({"minutes"}),
     "time_left_paused": frozenset({"seconds"}),

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Callable, Iterable, Iterator, Mapping, Protocol
 
-from .adapt import (MIN_SENTENCES, AdaptError, ReadingCheck, TooFewFollowed, check_tools, enrollment_dictionary, learn,
+from .adapt import (MIN_SENTENCES, AdaptError, Heard, ReadingCheck, TooFewFollowed, check_tools, enrollment_dictionary, learn,
                     profile_path)
 from .audio import LONGEST_PHRASE_SECONDS, SAMPLE_RATE, AudioClip, AudioError, Microphone, load_wav, save_wav
 from .content import Content
@@ -97,10 +97,10 @@ class TakesDirectory:
 
 
 def record(content: Content, listen: Callable[[float], Iterator[bytes] | None], speaker: Speaker,
-           show: Callable[[str], None], takes: Takes, rng: random.Random, sounds_like: Callable[[AudioClip, str], bool],
+           show: Callable[[str], None], takes: Takes, rng: random.Random, sounds_like: Callable[[AudioClip, str], Heard],
            attempts: int = 2, kept: Mapping[str, AudioClip] = MappingProxyType({})) -> list[tuple[AudioClip, str]]:
     """Each sentence said, then shown, then what the person read of it, kept in `takes` at once. A reading that does
-    not sound like the sentence is asked for again, up to `attempts` in all; a sentence nobody read in time, or never
+    not sound like the sentence (or was only noise: the person is told which) is asked for again, up to `attempts` in all; a sentence nobody read in time, or never
     read right, is left out; one read in an earlier run (`kept`, from takes.load) is not asked again. `listen` raises EOFError when nothing
     more will come (a recording has ended)."""
     recordings = []
@@ -109,8 +109,8 @@ def record(content: Content, listen: Callable[[float], Iterator[bytes] | None], 
         if sentence in kept:
             recordings.append((kept[sentence], sentence))
             continue
+        lines = content.lines.enroll_prompt
         for attempt in range(attempts):
-            lines = content.lines.enroll_prompt if attempt == 0 else content.lines.enroll_again
             speaker.say(rng.choice(lines).format(sentence=sentence))
             show(f"({number}/{len(sentences)}) {sentence}")  # once it is said: shown sooner, it is read while nobody listens
             try:
@@ -121,11 +121,14 @@ def record(content: Content, listen: Callable[[float], Iterator[bytes] | None], 
             if clip.seconds < MIN_SECONDS:
                 show("(nothing heard; on to the next one)")
                 break
-            if sounds_like(clip, sentence):
+            heard = sounds_like(clip, sentence)
+            if heard is Heard.SENTENCE:
                 takes.keep(sentence, clip)
                 recordings.append((clip, sentence))
                 break
-            show("(that did not sound like this sentence" + ("; on to the next one)" if attempt == attempts - 1 else ")"))
+            what = "only noise, no voice" if heard is Heard.NOISE else "something that did not sound like this sentence"
+            show(f"(I heard {what}" + ("; on to the next one)" if attempt == attempts - 1 else ")"))
+            lines = content.lines.enroll_noise if heard is Heard.NOISE else content.lines.enroll_again
     return recordings
 
 
@@ -143,7 +146,7 @@ def listener(microphone: Microphone, recording: Recording | None = None) -> Call
 
 def enroll(content: Content, listen: Callable[[float], Iterator[bytes] | None], speaker: Speaker,
            show: Callable[[str], None], takes: Takes, rng: random.Random | None = None, attempts: int = 2,
-           sounds_like: Callable[[AudioClip, str], bool] | None = None) -> None:
+           sounds_like: Callable[[AudioClip, str], Heard] | None = None) -> None:
     """The whole enrollment, saved as the person's profile. What cannot work is found before anyone reads a
     sentence; sentences read in an earlier, unfinished run count, and are let go once the voice is learned."""
     rng = rng or random.Random()
