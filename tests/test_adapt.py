@@ -351,3 +351,26 @@ def test_forget_removes_the_profile_and_any_sentences_read(profile_home, capsys)
     assert not profile_home.exists() and not TakesDirectory().directory.exists()
     assert main(["enroll", "--forget"]) == 0
     assert "no voice profile" in capsys.readouterr().err
+
+
+def test_a_microphone_lost_mid_enrollment_is_one_line_and_the_readings_stay(content, profile_home, monkeypatch, capsys):
+    """Unplugged after the first sentence: what was read is kept for the next run, and the person is told so."""
+    import voice.audio
+
+    class Unplugged:
+        def __init__(self, settings, source=None):
+            pass
+
+        def close(self):
+            pass
+
+    def read_one_then_fail(content, listen, speaker, show, takes, attempts):
+        takes.keep(content.lines.enroll_sentences[0], AudioClip(b"\0\0" * 16000))
+        raise voice.audio.AudioError("the microphone stopped working ([Errno -9999] Unanticipated host error)")
+
+    monkeypatch.setattr(voice.audio, "Microphone", Unplugged)
+    monkeypatch.setattr(enrollment, "enroll", read_one_then_fail)
+    assert main(["enroll", "--quiet"]) == 1
+    assert capsys.readouterr().err == ("backcare: the microphone stopped working ([Errno -9999] Unanticipated host error); "
+                                       "the sentences read so far are kept, and `backcare enroll` goes on from there\n")
+    assert list(TakesDirectory().load(content.lines.enroll_sentences)) == [content.lines.enroll_sentences[0]]

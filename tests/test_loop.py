@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
+from voice.audio import AudioError
 from voice.clock import VirtualClock
 from voice.dialogue import REPLY_SECONDS, WOKEN, Assistant
+from voice.listen import MicrophoneThenKeyboard
 from voice.loop import converse
 from voice.simulate import TimedSpeaker
 
@@ -60,3 +63,47 @@ def test_after_the_wake_phrase_the_request_may_come_for_as_long_as_a_reply_may(c
     assert after_wake == pytest.approx(REPLY_SECONDS) and not wake_idle  # woken: the request needs none
     assert later_idle  # nothing came in time: needed again
     assert screen.notices == ["(listening)"]
+
+
+class FailingMicrophone:
+    """Hears what it is given, then stops working as an unplugged microphone does."""
+
+    wake = None
+
+    def __init__(self, clock, turns):
+        self.clock, self.turns, self.closed = clock, list(turns), False
+
+    def listen(self, timeout, idle=True, until=None):
+        if not self.turns:
+            raise AudioError("the microphone stopped working ([Errno -9999] Unanticipated host error)")
+        self.clock.advance(1.0)
+        return self.turns.pop(0)
+
+    def close(self):
+        self.closed = True
+
+
+def test_a_microphone_lost_mid_guide_hands_over_to_the_keyboard_and_the_guide_goes_on(content, understander):
+    clock = VirtualClock()
+    microphone = FailingMicrophone(clock, [understander.understand("guide massage")])
+    keyboard = ScriptedEars(clock, [None, understander.understand("how much longer")])
+    screen = Screen()
+    said = []
+    assistant = Assistant(content, TimedSpeaker(clock), clock, rng=random.Random(1), on_spoken=lambda line: said.append(line.text))
+    ears = MicrophoneThenKeyboard(microphone, lambda: keyboard, screen.notice)
+    converse(assistant, ears, clock, screen)
+    assert microphone.closed
+    assert screen.notices == ["backcare: the microphone stopped working ([Errno -9999] Unanticipated host error); "
+                              "type instead (Enter after each line)."]
+    assert assistant.run is not None and assistant.run.guide.name == "massage"  # the guide was not lost
+    time_left = [re.compile(re.sub(r"\\{\w+\\}", ".+", re.escape(line)))
+                 for line in content.lines.time_left_seconds + content.lines.time_left_minutes]
+    assert any(pattern.fullmatch(said[-1]) for pattern in time_left), said[-1]  # typed, and answered
+
+
+def test_the_keyboard_failing_too_is_not_caught_for_ever(understander):
+    keyboard = ScriptedEars(VirtualClock(), [])
+    ears = MicrophoneThenKeyboard(FailingMicrophone(VirtualClock(), []), lambda: keyboard, lambda message: None)
+    assert ears.listen(1.0) is None  # the microphone's failure: told, and the keyboard takes over
+    with pytest.raises(EOFError):
+        ears.listen(1.0)

@@ -584,6 +584,26 @@ def test_the_microphone_hands_over_the_speech_with_little_quiet():
     assert 1.0 <= seconds <= 1.0 + 2 * KEPT_QUIET_SECONDS + 0.1, seconds  # SpeechRecognition heard 0.5 s + 0.7 s of quiet
 
 
+def test_a_microphone_that_stops_working_mid_turn_is_told_in_one_line():
+    from voice.audio import AudioClip, AudioError, Microphone
+    from voice.clock import VirtualClock
+    from voice.listen import Recording
+
+    class Unplugged(Recording):
+        def read(self, frames):
+            if self.position >= SAMPLE_RATE * 2 * 1.5:  # half a second into the tone
+                raise OSError(-9999, "Unanticipated host error")
+            return super().read(frames)
+
+    tone = (3000 * np.sin(np.arange(2 * SAMPLE_RATE) * 2 * np.pi * 300 / SAMPLE_RATE)).astype("<i2")
+    recording = AudioClip(np.concatenate([np.zeros(SAMPLE_RATE, dtype="<i2"), tone]).tobytes())
+    mic = Microphone(Endpointing(calibration=0), source=Unplugged(recording, VirtualClock()))
+    turn = mic.listen(5.0)
+    with pytest.raises(AudioError, match="^the microphone stopped working "):
+        b"".join(turn)
+    mic.close()
+
+
 def test_microphone_turns_are_decoded_as_they_stream_in(understander, voices, tmp_path, fresh_recognizer):
     from voice.audio import Microphone
     from voice.clock import VirtualClock

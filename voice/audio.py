@@ -326,7 +326,8 @@ class Microphone:
         speaking within `timeout` seconds."""
         # SpeechRecognition takes a timeout of 0 as none at all; a deadline already due must not wait for speech.
         timeout = None if timeout is None else max(timeout, 1e-3)
-        chunks = self.recognizer.listen(self.stream, timeout=timeout, phrase_time_limit=LONGEST_PHRASE_SECONDS, stream=True)
+        chunks = _device_failures_told(
+            self.recognizer.listen(self.stream, timeout=timeout, phrase_time_limit=LONGEST_PHRASE_SECONDS, stream=True))
         try:
             first = next(chunks)
         except (self.sr.WaitTimeoutError, StopIteration):
@@ -335,7 +336,17 @@ class Microphone:
         return trim_quiet(pcm, self.recognizer.energy_threshold)
 
     def close(self) -> None:
-        self.source.__exit__(None, None, None)
+        with contextlib.suppress(OSError):  # a device that stopped working may fail to close too
+            self.source.__exit__(None, None, None)
+
+
+def _device_failures_told(chunks: Iterator) -> Iterator:
+    """The chunks, with a device that fails while it is read (unplugged, taken by another program: PyAudio raises
+    OSError, while the utterance is being decoded as often as before it) told as an AudioError the loop answers."""
+    try:
+        yield from chunks
+    except OSError as err:
+        raise AudioError(f"the microphone stopped working ({err})") from None
 
 
 @contextlib.contextmanager

@@ -13,11 +13,11 @@ import queue
 import sys
 import threading
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import speech_recognition as sr
 
-from .audio import MICROPHONE_CHUNK, SAMPLE_RATE, AudioClip, Endpointing, Microphone, load_wav
+from .audio import MICROPHONE_CHUNK, SAMPLE_RATE, AudioClip, AudioError, Endpointing, Microphone, load_wav
 from .clock import Clock, RealClock
 from .dialogue import WOKEN
 from .recognize import Recognizer
@@ -132,6 +132,33 @@ class MicrophoneEars:
     def close(self) -> None:
         self.microphone.close()
         self.recognizer.close()
+
+
+class MicrophoneThenKeyboard:
+    """The microphone, until it stops working mid-session (unplugged, taken by another program); then the keyboard,
+    told in one line, and the session goes on where it was: a guide keeps its step and its time."""
+
+    def __init__(self, microphone: MicrophoneEars, keyboard: Callable[[], KeyboardEars], warn: Callable[[str], None]):
+        self.ears: MicrophoneEars | KeyboardEars = microphone
+        self.keyboard, self.warn = keyboard, warn
+
+    @property
+    def wake(self) -> str | None:
+        return getattr(self.ears, "wake", None)
+
+    def listen(self, timeout: float | None, idle: bool = True, until: float | None = None) -> Understanding | None:
+        try:
+            return self.ears.listen(timeout, idle, until)
+        except AudioError as err:
+            if isinstance(self.ears, KeyboardEars):
+                raise
+            self.warn(f"backcare: {err}; type instead (Enter after each line).")
+            self.ears.close()
+            self.ears = self.keyboard()
+            return None
+
+    def close(self) -> None:
+        getattr(self.ears, "close", lambda: None)()
 
 
 class AudioFileEars:

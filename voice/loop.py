@@ -111,7 +111,7 @@ def _open_ears(args, understander: Understander, clock: Clock, screen: Screen) -
     from .adapt import saved_profile
     from .audio import AudioError
     from .grammar import words_of
-    from .listen import AudioFileEars, KeyboardEars, MicrophoneEars
+    from .listen import AudioFileEars, KeyboardEars, MicrophoneEars, MicrophoneThenKeyboard
     from .recognize import RecognizerError
 
     settings = endpointing(args)
@@ -124,7 +124,8 @@ def _open_ears(args, understander: Understander, clock: Clock, screen: Screen) -
         return AudioFileEars(Path(args.input_audio), understander, clock, settings=settings, wake=args.wake,
                              adaptation=adaptation)
     try:
-        return MicrophoneEars(understander, wake=args.wake, settings=settings, clock=clock, adaptation=adaptation)
+        microphone = MicrophoneEars(understander, wake=args.wake, settings=settings, clock=clock, adaptation=adaptation)
+        return MicrophoneThenKeyboard(microphone, lambda: KeyboardEars(understander), screen.notice)
     except (AudioError, RecognizerError) as err:
         screen.notice(f"backcare: {err}; type instead (Enter after each line).")
         return KeyboardEars(understander)
@@ -177,6 +178,10 @@ def run_enroll(args, content: Content) -> int:
                attempts=1 if recording else 2)  # a recording cannot read a sentence again
     except AdaptError as err:
         raise UsageError(f"backcare: {err}") from None
+    except AudioError as err:  # the microphone stopped working midway
+        kept = takes.lasting and takes.load(content.lines.enroll_sentences)
+        raise UsageError(f"backcare: {err}" + ("; the sentences read so far are kept, and `backcare enroll` goes on "
+                                               "from there" if kept else "")) from None
     except KeyboardInterrupt:
         if takes.lasting and takes.load(content.lines.enroll_sentences):
             screen.notice("backcare: the sentences read so far are kept; `backcare enroll` goes on from there.")
