@@ -15,6 +15,7 @@ from voice.speaker import (
     Pyttsx3Speaker,
     SpeakerUnavailable,
     Synthesizer,
+    VoiceThenPrint,
     WavSpeaker,
     load_espeak,
     speaking_seconds,
@@ -140,6 +141,24 @@ def test_playing_speaker_synthesizes_then_plays(tmp_path):
     voice.say("")
     voice.close()
     assert played.read_text().count("ok") == 2  # the probe and one utterance; blank text is not played
+
+
+def test_a_voice_lost_mid_session_is_told_once_and_the_replies_go_on_in_print(tmp_path):
+    """Headphones unplugged after the first line: aplay fails from then on."""
+    played, unplugged = tmp_path / "played.txt", tmp_path / "unplugged"
+    player = ("sh", "-c", f'[ -e {unplugged} ] && {{ echo "aplay: main:831: audio open error: No such device" >&2; exit 1; }}; '
+                          f'echo ok >> {played}')
+    told = []
+    voice = VoiceThenPrint(Pyttsx3Speaker(player=player), warn=told.append)
+    voice.say("Hello there.")
+    unplugged.touch()
+    voice.rate = 140
+    voice.say("Step one.")
+    voice.say("Step two.")
+    voice.close()
+    assert played.read_text().count("ok") == 2  # the probe and the first line
+    assert told == ["backcare: no audio output (aplay: main:831: audio open error: No such device); replies will be printed only."]
+    assert voice.rate == 140
 
 
 def test_render_places_cues_after_the_step_mark(tmp_path):

@@ -15,7 +15,7 @@ from .cli import UsageError
 from .clock import Clock, RealClock, VirtualClock
 from .content import Content
 from .dialogue import WOKEN, Assistant, Spoken
-from .speaker import PrintSpeaker, Speaker, SpeakerUnavailable, WavSpeaker, open_speaker
+from .speaker import PrintSpeaker, Speaker, SpeakerUnavailable, VoiceThenPrint, WavSpeaker, open_speaker
 from .store import FileStore
 from .understand import Understander, Understanding
 
@@ -201,7 +201,7 @@ def _open_speaker(args, clock: Clock, screen: Screen, log: Path | None, log_trou
         speaker = PrintSpeaker(stream=None)
     else:
         try:
-            speaker = open_speaker()
+            speaker = VoiceThenPrint(open_speaker(), warn=screen.notice)
         except SpeakerUnavailable as err:
             screen.notice(f"backcare: {err}; replies will be printed only.")
             speaker = PrintSpeaker(stream=None)

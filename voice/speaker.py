@@ -28,7 +28,7 @@ import tempfile
 import threading
 import wave
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import Callable, Protocol, TextIO
 
 DEFAULT_RATE = 170
 MIN_RATE = 110
@@ -213,6 +213,33 @@ class PrintSpeaker:
 
     def close(self) -> None:
         pass
+
+
+class VoiceThenPrint:
+    """The voice, until it stops working mid-session (headphones unplugged, the sound device taken): then told once
+    to `warn`, and the replies are shown only (the screen already shows every line), so the session goes on."""
+
+    def __init__(self, voice: Speaker, warn: Callable[[str], None]):
+        self.speaker, self.warn = voice, warn
+
+    @property
+    def rate(self) -> int:
+        return self.speaker.rate
+
+    @rate.setter
+    def rate(self, value: int) -> None:
+        self.speaker.rate = value
+
+    def say(self, text: str) -> None:
+        try:
+            self.speaker.say(text)
+        except SpeakerUnavailable as err:
+            self.warn(f"backcare: {err}; replies will be printed only.")
+            self.speaker.close()
+            self.speaker = PrintSpeaker(stream=None, rate=self.speaker.rate)
+
+    def close(self) -> None:
+        self.speaker.close()
 
 
 def open_speaker(rate: int = DEFAULT_RATE) -> Speaker:
