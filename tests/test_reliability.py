@@ -81,6 +81,28 @@ def test_log_keeps_transcript_and_audio(home, monkeypatch, capsys):
     assert len(list((home / "log").glob("*.wav"))) >= 3
 
 
+def test_the_log_keeps_the_notices_told_at_start_too(home, monkeypatch, capsys):
+    """A content directory made before a kind of line existed: the line it borrows is named in the transcript too."""
+    import shutil
+
+    from voice.content import DEFAULT_DIR, FILES
+
+    pack = home / "pack"
+    pack.mkdir()
+    for name in FILES:
+        shutil.copy(DEFAULT_DIR / name, pack / name)
+    dialogue = (pack / "dialogue.yaml").read_text(encoding="utf-8")
+    older, removed = re.subn(r"  wake_hint:\n(    - .*\n)+", "", dialogue)
+    assert removed == 1
+    (pack / "dialogue.yaml").write_text(older, encoding="utf-8")
+    typed(monkeypatch, "goodbye\n")
+    assert main(["--content", str(pack), "--text", "--quiet", "--log", str(home / "log")]) == 0
+    transcript = (home / "log" / "transcript.txt").read_text().splitlines()
+    told = [line for line in transcript if line.startswith("notice\t")]
+    assert len(told) == 1 and "'wake_hint'" in told[0] and "the bundled wording is used" in told[0]
+    assert "'wake_hint'" in capsys.readouterr().err  # and on the screen, as before
+
+
 def test_a_log_that_cannot_be_kept_is_said_once_and_the_session_goes_on(home, monkeypatch, capsys):
     (home / "a file").write_text("not a directory")
     typed(monkeypatch, "what helps\ngoodbye\n")

@@ -120,6 +120,10 @@ def _run(args: argparse.Namespace) -> int:
         print("content is valid")
         return 0
     content = load_content(args.content)
+    if args.command is None:
+        from .loop import run_live
+
+        return run_live(args, content)  # which tells content.notices itself (see there)
     _tell(content.notices)
     if args.command == "understand":
         return _understand(args, content)
@@ -127,13 +131,9 @@ def _run(args: argparse.Namespace) -> int:
         return _simulate(args, content)
     if args.command == "render":
         return _render(args, content)
-    if args.command == "enroll":
-        from .loop import run_enroll
+    from .loop import run_enroll  # the one command left: argparse takes no other
 
-        return run_enroll(args, content)
-    from .loop import run_live
-
-    return run_live(args, content)
+    return run_enroll(args, content)
 
 
 def _tell(notices: Iterable[str]) -> None:

@@ -92,6 +92,8 @@ def run_live(args, content: Content) -> int:
         except OSError as err:
             log_trouble(err)
             log = None
+    for notice in content.notices:  # here, not before, so that --log keeps them with the rest
+        screen.notice(f"backcare: {notice}")
     understander = Understander(content)
     clock: Clock = VirtualClock() if args.fast else RealClock()
     ears = _open_ears(args, understander, clock, screen)
@@ -239,6 +241,7 @@ class TranscriptScreen:
 
     def notice(self, message: str) -> None:
         self.screen.notice(message)
+        self._write("notice", message)
 
     def heard(self, text: str, intent: str | None) -> None:
         self.screen.heard(text, intent)
