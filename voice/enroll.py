@@ -100,9 +100,10 @@ def record(content: Content, listen: Callable[[float], Iterator[bytes] | None], 
            show: Callable[[str], None], takes: Takes, rng: random.Random, sounds_like: Callable[[AudioClip, str], Heard],
            attempts: int = 2, kept: Mapping[str, AudioClip] = MappingProxyType({})) -> list[tuple[AudioClip, str]]:
     """Each sentence said, then shown, then what the person read of it, kept in `takes` at once. A reading that does
-    not sound like the sentence (or was only noise: the person is told which) is asked for again, up to `attempts` in all; a sentence nobody read in time, or never
-    read right, is left out; one read in an earlier run (`kept`, from takes.load) is not asked again. `listen` raises EOFError when nothing
-    more will come (a recording has ended)."""
+    not sound like the sentence (or was only noise: the person is told which) is asked for again, up to `attempts`
+    in all; a sentence nobody read in time, or never read right, is left out; one read in an earlier run (`kept`,
+    from takes.load) is not asked again. `listen` raises EOFError when nothing more will come (a recording has
+    ended)."""
     recordings = []
     sentences = content.lines.enroll_sentences
     for number, sentence in enumerate(sentences, 1):
