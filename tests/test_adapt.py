@@ -144,7 +144,7 @@ def test_an_enrollment_stopped_midway_goes_on_where_it_stopped(content, profile_
     takes = TakesDirectory(tmp_path / "takes")
     first = Reader(sentences, stop_after=7, stop_with=stop_with())
     with pytest.raises(AdaptError if stop_with is EOFError else KeyboardInterrupt,
-                       match="only 7 sentences .*; those read are kept" if stop_with is EOFError else None):
+                       match="only 7 sentences .*; the sentences read so far are kept" if stop_with is EOFError else None):
         enroll(content, first.listen, first, lambda _: None, takes, sounds_like=anything)
     assert first.asked == list(sentences[:8]) and learned == []
 
@@ -170,7 +170,7 @@ def test_a_reading_that_does_not_sound_like_the_sentence_is_asked_for_once_more(
     assert reader.asked == [sentences[0], sentences[0], sentences[1], sentences[1], *sentences[2:]]
     assert reader.said[2] == content.lines.enroll_again[0].format(sentence=sentences[0])
     assert reader.said[4] == content.lines.enroll_noise[0].format(sentence=sentences[1])
-    assert "(I heard only noise, no voice)" in shown
+    assert "(I heard only noise, no voice: is a fan or a tap running?)" in shown  # shown too: --quiet has no voice
     assert "(I heard something that did not sound like this sentence; on to the next one)" in shown
     assert [sentence for _, sentence in learned] == [sentences[0], *sentences[2:]]
 

@@ -100,10 +100,3 @@ def test_a_microphone_lost_mid_guide_hands_over_to_the_keyboard_and_the_guide_go
                  for line in content.lines.time_left_seconds + content.lines.time_left_minutes]
     assert any(pattern.fullmatch(said[-1]) for pattern in time_left), said[-1]  # typed, and answered
 
-
-def test_the_keyboard_failing_too_is_not_caught_for_ever(understander):
-    keyboard = ScriptedEars(VirtualClock(), [])
-    ears = MicrophoneThenKeyboard(FailingMicrophone(VirtualClock(), []), lambda: keyboard, lambda message: None)
-    assert ears.listen(1.0) is None  # the microphone's failure: told, and the keyboard takes over
-    with pytest.raises(EOFError):
-        ears.listen(1.0)

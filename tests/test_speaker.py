@@ -148,8 +148,8 @@ def test_a_voice_lost_mid_session_is_told_once_and_the_replies_go_on_in_print(tm
     played, unplugged = tmp_path / "played.txt", tmp_path / "unplugged"
     player = ("sh", "-c", f'[ -e {unplugged} ] && {{ echo "aplay: main:831: audio open error: No such device" >&2; exit 1; }}; '
                           f'echo ok >> {played}')
-    told = []
-    voice = VoiceThenPrint(Pyttsx3Speaker(player=player), warn=told.append)
+    told, printed = [], io.StringIO()
+    voice = VoiceThenPrint(Pyttsx3Speaker(player=player), warn=told.append, stream=printed)
     voice.say("Hello there.")
     unplugged.touch()
     voice.rate = 140
@@ -158,7 +158,20 @@ def test_a_voice_lost_mid_session_is_told_once_and_the_replies_go_on_in_print(tm
     voice.close()
     assert played.read_text().count("ok") == 2  # the probe and the first line
     assert told == ["backcare: no audio output (aplay: main:831: audio open error: No such device); replies will be printed only."]
+    assert printed.getvalue() == "Step one.\nStep two.\n"  # the line that failed is not lost
     assert voice.rate == 140
+
+
+def test_a_voice_that_cannot_write_its_sound_any_more_is_told_once_too(tmp_path):
+    class FullDisk(PrintSpeaker):
+        def say(self, text):
+            raise OSError(28, "No space left on device")
+
+    told = []
+    voice = VoiceThenPrint(FullDisk(stream=None), warn=told.append)
+    voice.say("Step one.")
+    voice.say("Step two.")
+    assert told == ["backcare: [Errno 28] No space left on device; replies will be printed only."]
 
 
 def test_render_places_cues_after_the_step_mark(tmp_path):

@@ -169,10 +169,10 @@ class ReadingCheck:
         if self.fit(clip, sentence) >= MIN_READING_FIT:
             return Heard.SENTENCE
         # The phone loop has just heard the same recording: noise is told by its sounds, as the assistant tells it.
+        from .decoders import phone_sounds
         from .recognize import sounds_like_noise
 
-        sounds = [(segment.word, segment.end_frame - segment.start_frame + 1) for segment in self.phone_loop.seg()]
-        return Heard.NOISE if sounds_like_noise(sounds, self.phone_loop.n_frames()) else Heard.OTHER
+        return Heard.NOISE if sounds_like_noise(phone_sounds(self.phone_loop), self.phone_loop.n_frames()) else Heard.OTHER
 
 
 def _jsgf(sentence: str) -> str:

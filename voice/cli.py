@@ -125,13 +125,11 @@ def _run(args: argparse.Namespace) -> int:
 
         return run_live(args, content)  # which tells content.notices itself (see there)
     _tell(content.notices)
-    if args.command == "understand":
-        return _understand(args, content)
-    if args.command == "simulate":
-        return _simulate(args, content)
-    if args.command == "render":
-        return _render(args, content)
-    from .loop import run_enroll  # the one command left: argparse takes no other
+    return {"understand": _understand, "simulate": _simulate, "render": _render, "enroll": _enroll}[args.command](args, content)
+
+
+def _enroll(args: argparse.Namespace, content) -> int:
+    from .loop import run_enroll
 
     return run_enroll(args, content)
 

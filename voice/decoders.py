@@ -87,6 +87,11 @@ def is_speech_sound(phone: str) -> bool:
     return phone != "SIL" and not phone.startswith("+")
 
 
+def phone_sounds(phone_loop) -> tuple[tuple[str, int], ...]:
+    """The phone loop's segments of the utterance it last decoded: each phone and its length in 10 ms frames."""
+    return tuple((segment.word, segment.end_frame - segment.start_frame + 1) for segment in phone_loop.seg())
+
+
 class LocalOpinions:
     """The phone loop, n-gram and open-vocabulary decoders in this process; warm for the whole session. With
     wake=True only the phone loop listens (the wake phrase is measured against it alone)."""
@@ -119,7 +124,7 @@ class LocalOpinions:
         free = self.phone_loop.hyp()
         if free is None:
             return Opinions((), None)
-        sounds = tuple((s.word, s.end_frame - s.start_frame + 1) for s in self.phone_loop.seg())
+        sounds = phone_sounds(self.phone_loop)
         listened = self.loose in self.decoders  # not for the wake phrase
         loose, openly = (self.loose.hyp(), self.open_vocabulary.hyp()) if listened else (None, None)
         return Opinions(sounds, self.logmath.log(free.score),

@@ -127,7 +127,8 @@ def record(content: Content, listen: Callable[[float], Iterator[bytes] | None], 
                 takes.keep(sentence, clip)
                 recordings.append((clip, sentence))
                 break
-            what = "only noise, no voice" if heard is Heard.NOISE else "something that did not sound like this sentence"
+            what = ("only noise, no voice: is a fan or a tap running?" if heard is Heard.NOISE
+                    else "something that did not sound like this sentence")
             show(f"(I heard {what}" + ("; on to the next one)" if attempt == attempts - 1 else ")"))
             lines = content.lines.enroll_noise if heard is Heard.NOISE else content.lines.enroll_again
     return recordings
@@ -168,9 +169,9 @@ def enroll(content: Content, listen: Callable[[float], Iterator[bytes] | None], 
         speaker.say(rng.choice(content.lines.enroll_intro))
     recordings = record(content, listen, speaker, show, takes, rng, sounds_like, attempts, kept)
     if len(recordings) < MIN_SENTENCES:
-        kept = "; those read are kept, and `backcare enroll` goes on from there" if takes.lasting and recordings else ""
+        kept = kept_so_far(takes, sentences)
         raise AdaptError(f"only {len(recordings)} sentences were heard, {MIN_SENTENCES} are needed; "
-                         f"nothing was changed{kept}")
+                         f"nothing was changed" + (f"; {kept}" if kept else ""))
     try:
         followed = learn(recordings, dictionary, out)
     except TooFewFollowed:
@@ -183,6 +184,13 @@ def enroll(content: Content, listen: Callable[[float], Iterator[bytes] | None], 
     takes.clear()
     speaker.say(rng.choice(content.lines.enroll_done))
     show(f"learned from {followed} of {len(recordings)} sentences; saved to {out}")
+
+
+def kept_so_far(takes: Takes, sentences: Iterable[str]) -> str:
+    """What an enrollment that stopped short says of the sentences read, when they wait for the next run; else ""."""
+    if takes.lasting and takes.load(sentences):
+        return "the sentences read so far are kept, and `backcare enroll` goes on from there"
+    return ""
 
 
 def forget(show: Callable[[str], None], takes: Takes) -> None:

@@ -134,6 +134,10 @@ class MicrophoneEars:
         self.recognizer.close()
 
 
+# Said after why the microphone cannot be used (at start, or when it stops working).
+TYPING_INSTEAD = "type instead (Enter after each line)."
+
+
 class MicrophoneThenKeyboard:
     """The microphone, until it stops working mid-session (unplugged, taken by another program); then the keyboard,
     told in one line, and the session goes on where it was: a guide keeps its step and its time."""
@@ -149,10 +153,8 @@ class MicrophoneThenKeyboard:
     def listen(self, timeout: float | None, idle: bool = True, until: float | None = None) -> Understanding | None:
         try:
             return self.ears.listen(timeout, idle, until)
-        except AudioError as err:
-            if isinstance(self.ears, KeyboardEars):
-                raise
-            self.warn(f"backcare: {err}; type instead (Enter after each line).")
+        except AudioError as err:  # only the microphone raises it
+            self.warn(f"backcare: {err}; {TYPING_INSTEAD}")
             self.ears.close()
             self.ears = self.keyboard()
             return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import sys
 from pathlib import Path
 from typing import Protocol, TextIO
 
@@ -15,7 +16,7 @@ from .cli import UsageError
 from .clock import Clock, RealClock, VirtualClock
 from .content import Content
 from .dialogue import WOKEN, Assistant, Spoken
-from .speaker import PrintSpeaker, Speaker, SpeakerUnavailable, VoiceThenPrint, WavSpeaker, open_speaker
+from .speaker import PRINTED_ONLY, PrintSpeaker, Speaker, SpeakerUnavailable, VoiceThenPrint, WavSpeaker, open_speaker
 from .store import FileStore
 from .understand import Understander, Understanding
 
@@ -113,7 +114,7 @@ def _open_ears(args, understander: Understander, clock: Clock, screen: Screen) -
     from .adapt import saved_profile
     from .audio import AudioError
     from .grammar import words_of
-    from .listen import AudioFileEars, KeyboardEars, MicrophoneEars, MicrophoneThenKeyboard
+    from .listen import TYPING_INSTEAD, AudioFileEars, KeyboardEars, MicrophoneEars, MicrophoneThenKeyboard
     from .recognize import RecognizerError
 
     settings = endpointing(args)
@@ -129,7 +130,7 @@ def _open_ears(args, understander: Understander, clock: Clock, screen: Screen) -
         microphone = MicrophoneEars(understander, wake=args.wake, settings=settings, clock=clock, adaptation=adaptation)
         return MicrophoneThenKeyboard(microphone, lambda: KeyboardEars(understander), screen.notice)
     except (AudioError, RecognizerError) as err:
-        screen.notice(f"backcare: {err}; type instead (Enter after each line).")
+        screen.notice(f"backcare: {err}; {TYPING_INSTEAD}")
         return KeyboardEars(understander)
 
 
@@ -157,7 +158,7 @@ def run_enroll(args, content: Content) -> int:
     from .adapt import AdaptError
     from .audio import AudioError, Microphone, load_wav
     from .cli_screen import TerminalScreen
-    from .enroll import MemoryTakes, TakesDirectory, enroll, forget, listener
+    from .enroll import MemoryTakes, TakesDirectory, enroll, forget, kept_so_far, listener
     from .listen import Recording
 
     screen = TerminalScreen()
@@ -173,7 +174,7 @@ def run_enroll(args, content: Content) -> int:
         microphone = Microphone(endpointing(args), source=recording)
     except AudioError as err:
         raise UsageError(f"backcare: {err}") from None
-    speaker = _open_speaker(args, clock, screen, None, None)
+    speaker = _open_speaker(args, clock, screen, None, None, printed=sys.stdout)  # enrollment shows only its sentences
     takes = MemoryTakes() if recording else TakesDirectory(warn=screen.notice)
     try:
         enroll(content, listener(microphone, recording), speaker, screen.notice, takes,
@@ -181,12 +182,12 @@ def run_enroll(args, content: Content) -> int:
     except AdaptError as err:
         raise UsageError(f"backcare: {err}") from None
     except AudioError as err:  # the microphone stopped working midway
-        kept = takes.lasting and takes.load(content.lines.enroll_sentences)
-        raise UsageError(f"backcare: {err}" + ("; the sentences read so far are kept, and `backcare enroll` goes on "
-                                               "from there" if kept else "")) from None
+        kept = kept_so_far(takes, content.lines.enroll_sentences)
+        raise UsageError(f"backcare: {err}" + (f"; {kept}" if kept else "")) from None
     except KeyboardInterrupt:
-        if takes.lasting and takes.load(content.lines.enroll_sentences):
-            screen.notice("backcare: the sentences read so far are kept; `backcare enroll` goes on from there.")
+        kept = kept_so_far(takes, content.lines.enroll_sentences)
+        if kept:
+            screen.notice(f"backcare: {kept}.")
         raise
     finally:
         speaker.close()
@@ -194,7 +195,8 @@ def run_enroll(args, content: Content) -> int:
     return 0
 
 
-def _open_speaker(args, clock: Clock, screen: Screen, log: Path | None, log_trouble) -> Speaker:
+def _open_speaker(args, clock: Clock, screen: Screen, log: Path | None, log_trouble, printed: TextIO | None = None) -> Speaker:
+    """The voice; without one, lines go to `printed` (None: the screen shows them already)."""
     if args.fast:
         from .simulate import TimedSpeaker
 
@@ -203,10 +205,10 @@ def _open_speaker(args, clock: Clock, screen: Screen, log: Path | None, log_trou
         speaker = PrintSpeaker(stream=None)
     else:
         try:
-            speaker = VoiceThenPrint(open_speaker(), warn=screen.notice)
+            speaker = VoiceThenPrint(open_speaker(), warn=screen.notice, stream=printed)
         except SpeakerUnavailable as err:
-            screen.notice(f"backcare: {err}; replies will be printed only.")
-            speaker = PrintSpeaker(stream=None)
+            screen.notice(f"backcare: {err}; {PRINTED_ONLY}")
+            speaker = PrintSpeaker(stream=printed)
     if log is not None:
         try:
             return WavSpeaker(log, rate=speaker.rate, then=speaker, warn=log_trouble)

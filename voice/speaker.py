@@ -215,12 +215,17 @@ class PrintSpeaker:
         pass
 
 
-class VoiceThenPrint:
-    """The voice, until it stops working mid-session (headphones unplugged, the sound device taken): then told once
-    to `warn`, and the replies are shown only (the screen already shows every line), so the session goes on."""
+# Said after why the voice cannot be used (at start, or when it stops working).
+PRINTED_ONLY = "replies will be printed only."
 
-    def __init__(self, voice: Speaker, warn: Callable[[str], None]):
-        self.speaker, self.warn = voice, warn
+
+class VoiceThenPrint:
+    """The voice, until it stops working mid-session (headphones unplugged, the sound device taken, no room left to
+    synthesize in): then told once to `warn`, and the lines go to `stream` (None where a screen already shows every
+    line), so the session goes on."""
+
+    def __init__(self, voice: Speaker, warn: Callable[[str], None], stream: TextIO | None = None):
+        self.speaker, self.warn, self.stream = voice, warn, stream
 
     @property
     def rate(self) -> int:
@@ -233,10 +238,11 @@ class VoiceThenPrint:
     def say(self, text: str) -> None:
         try:
             self.speaker.say(text)
-        except SpeakerUnavailable as err:
-            self.warn(f"backcare: {err}; replies will be printed only.")
+        except (SpeakerUnavailable, OSError) as err:
+            self.warn(f"backcare: {err}; {PRINTED_ONLY}")
             self.speaker.close()
-            self.speaker = PrintSpeaker(stream=None, rate=self.speaker.rate)
+            self.speaker = PrintSpeaker(stream=self.stream, rate=self.speaker.rate)
+            self.speaker.say(text)
 
     def close(self) -> None:
         self.speaker.close()
