@@ -90,7 +90,7 @@ def test_a_microphone_lost_mid_guide_hands_over_to_the_keyboard_and_the_guide_go
     screen = Screen()
     said = []
     assistant = Assistant(content, TimedSpeaker(clock), clock, rng=random.Random(1), on_spoken=lambda line: said.append(line.text))
-    ears = MicrophoneThenKeyboard(microphone, lambda: keyboard, screen.notice)
+    ears = MicrophoneThenKeyboard(lambda: microphone, lambda: keyboard, screen.notice)
     converse(assistant, ears, clock, screen)
     assert microphone.closed
     assert screen.notices == ["backcare: the microphone stopped working ([Errno -9999] Unanticipated host error); "

@@ -149,7 +149,7 @@ def test_a_voice_lost_mid_session_is_told_once_and_the_replies_go_on_in_print(tm
     player = ("sh", "-c", f'[ -e {unplugged} ] && {{ echo "aplay: main:831: audio open error: No such device" >&2; exit 1; }}; '
                           f'echo ok >> {played}')
     told, printed = [], io.StringIO()
-    voice = VoiceThenPrint(Pyttsx3Speaker(player=player), warn=told.append, stream=printed)
+    voice = VoiceThenPrint(lambda: Pyttsx3Speaker(player=player), warn=told.append, stream=printed)
     voice.say("Hello there.")
     unplugged.touch()
     voice.rate = 140
@@ -168,7 +168,7 @@ def test_a_voice_that_cannot_write_its_sound_any_more_is_told_once_too(tmp_path)
             raise OSError(28, "No space left on device")
 
     told = []
-    voice = VoiceThenPrint(FullDisk(stream=None), warn=told.append)
+    voice = VoiceThenPrint(lambda: FullDisk(stream=None), warn=told.append)
     voice.say("Step one.")
     voice.say("Step two.")
     assert told == ["backcare: [Errno 28] No space left on device; replies will be printed only."]

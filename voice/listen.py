@@ -20,7 +20,7 @@ import speech_recognition as sr
 from .audio import MICROPHONE_CHUNK, SAMPLE_RATE, AudioClip, AudioError, Endpointing, Microphone, load_wav
 from .clock import Clock, RealClock
 from .dialogue import WOKEN
-from .recognize import Recognizer
+from .recognize import Recognizer, RecognizerError
 from .understand import Understander, Understanding
 
 
@@ -139,12 +139,17 @@ TYPING_INSTEAD = "type instead (Enter after each line)."
 
 
 class MicrophoneThenKeyboard:
-    """The microphone, until it stops working mid-session (unplugged, taken by another program); then the keyboard,
-    told in one line, and the session goes on where it was: a guide keeps its step and its time."""
+    """The microphone, until it cannot be used, at start (none, no PyAudio, a recognizer that cannot start) or
+    mid-session (unplugged, taken by another program); then the keyboard, told in one line, and the session goes on
+    where it was: a guide keeps its step and its time."""
 
-    def __init__(self, microphone: MicrophoneEars, keyboard: Callable[[], KeyboardEars], warn: Callable[[str], None]):
-        self.ears: MicrophoneEars | KeyboardEars = microphone
+    def __init__(self, open_microphone: Callable[[], MicrophoneEars], keyboard: Callable[[], KeyboardEars],
+                 warn: Callable[[str], None]):
         self.keyboard, self.warn = keyboard, warn
+        try:
+            self.ears: MicrophoneEars | KeyboardEars = open_microphone()
+        except (AudioError, RecognizerError) as err:
+            self._type_instead(err)
 
     @property
     def wake(self) -> str | None:
@@ -154,10 +159,13 @@ class MicrophoneThenKeyboard:
         try:
             return self.ears.listen(timeout, idle, until)
         except AudioError as err:  # only the microphone raises it
-            self.warn(f"backcare: {err}; {TYPING_INSTEAD}")
             self.ears.close()
-            self.ears = self.keyboard()
+            self._type_instead(err)
             return None
+
+    def _type_instead(self, err: Exception) -> None:
+        self.warn(f"backcare: {err}; {TYPING_INSTEAD}")
+        self.ears = self.keyboard()
 
     def close(self) -> None:
         getattr(self.ears, "close", lambda: None)()

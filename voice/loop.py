@@ -16,7 +16,7 @@ from .cli import UsageError
 from .clock import Clock, RealClock, VirtualClock
 from .content import Content
 from .dialogue import WOKEN, Assistant, Spoken
-from .speaker import PRINTED_ONLY, PrintSpeaker, Speaker, SpeakerUnavailable, VoiceThenPrint, WavSpeaker, open_speaker
+from .speaker import PrintSpeaker, Speaker, VoiceThenPrint, WavSpeaker, open_speaker
 from .store import FileStore
 from .understand import Understander, Understanding
 
@@ -112,10 +112,8 @@ def run_live(args, content: Content) -> int:
 
 def _open_ears(args, understander: Understander, clock: Clock, screen: Screen) -> Ears:
     from .adapt import saved_profile
-    from .audio import AudioError
     from .grammar import words_of
-    from .listen import TYPING_INSTEAD, AudioFileEars, KeyboardEars, MicrophoneEars, MicrophoneThenKeyboard
-    from .recognize import RecognizerError
+    from .listen import AudioFileEars, KeyboardEars, MicrophoneEars, MicrophoneThenKeyboard
 
     settings = endpointing(args)
     if args.wake is not None and not words_of(args.wake):  # else no wake phrase at all, silently
@@ -126,12 +124,9 @@ def _open_ears(args, understander: Understander, clock: Clock, screen: Screen) -
     if args.input_audio:
         return AudioFileEars(Path(args.input_audio), understander, clock, settings=settings, wake=args.wake,
                              adaptation=adaptation)
-    try:
-        microphone = MicrophoneEars(understander, wake=args.wake, settings=settings, clock=clock, adaptation=adaptation)
-        return MicrophoneThenKeyboard(microphone, lambda: KeyboardEars(understander), screen.notice)
-    except (AudioError, RecognizerError) as err:
-        screen.notice(f"backcare: {err}; {TYPING_INSTEAD}")
-        return KeyboardEars(understander)
+    return MicrophoneThenKeyboard(
+        lambda: MicrophoneEars(understander, wake=args.wake, settings=settings, clock=clock, adaptation=adaptation),
+        lambda: KeyboardEars(understander), screen.notice)
 
 
 # The endpointing options: Endpointing field -> (lowest, highest, unit in the message).
@@ -204,11 +199,7 @@ def _open_speaker(args, clock: Clock, screen: Screen, log: Path | None, log_trou
     elif args.quiet:
         speaker = PrintSpeaker(stream=None)
     else:
-        try:
-            speaker = VoiceThenPrint(open_speaker(), warn=screen.notice, stream=printed)
-        except SpeakerUnavailable as err:
-            screen.notice(f"backcare: {err}; {PRINTED_ONLY}")
-            speaker = PrintSpeaker(stream=printed)
+        speaker = VoiceThenPrint(open_speaker, warn=screen.notice, stream=printed)
     if log is not None:
         try:
             return WavSpeaker(log, rate=speaker.rate, then=speaker, warn=log_trouble)

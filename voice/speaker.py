@@ -220,12 +220,16 @@ PRINTED_ONLY = "replies will be printed only."
 
 
 class VoiceThenPrint:
-    """The voice, until it stops working mid-session (headphones unplugged, the sound device taken, no room left to
-    synthesize in): then told once to `warn`, and the lines go to `stream` (None where a screen already shows every
-    line), so the session goes on."""
+    """The voice, until it cannot be used, at start (no sound card, no espeak-ng) or mid-session (headphones
+    unplugged, the sound device taken, no room left to synthesize in): then told once to `warn`, and the lines go to
+    `stream` (None where a screen already shows every line), so the session goes on."""
 
-    def __init__(self, voice: Speaker, warn: Callable[[str], None], stream: TextIO | None = None):
-        self.speaker, self.warn, self.stream = voice, warn, stream
+    def __init__(self, open_voice: Callable[[], Speaker], warn: Callable[[str], None], stream: TextIO | None = None):
+        self.warn, self.stream = warn, stream
+        try:
+            self.speaker: Speaker = open_voice()
+        except SpeakerUnavailable as err:
+            self._print_instead(err, DEFAULT_RATE)
 
     @property
     def rate(self) -> int:
@@ -239,10 +243,13 @@ class VoiceThenPrint:
         try:
             self.speaker.say(text)
         except (SpeakerUnavailable, OSError) as err:
-            self.warn(f"backcare: {err}; {PRINTED_ONLY}")
             self.speaker.close()
-            self.speaker = PrintSpeaker(stream=self.stream, rate=self.speaker.rate)
+            self._print_instead(err, self.speaker.rate)
             self.speaker.say(text)
+
+    def _print_instead(self, err: Exception, rate: int) -> None:
+        self.warn(f"backcare: {err}; {PRINTED_ONLY}")
+        self.speaker = PrintSpeaker(stream=self.stream, rate=rate)
 
     def close(self) -> None:
         self.speaker.close()
