@@ -134,10 +134,6 @@ class MicrophoneEars:
         self.recognizer.close()
 
 
-# Said after why the microphone cannot be used (at start, or when it stops working).
-TYPING_INSTEAD = "type instead (Enter after each line)."
-
-
 class MicrophoneThenKeyboard:
     """The microphone, until it cannot be used, at start (none, no PyAudio, a recognizer that cannot start) or
     mid-session (unplugged, taken by another program); then the keyboard, told in one line, and the session goes on
@@ -164,7 +160,7 @@ class MicrophoneThenKeyboard:
             return None
 
     def _type_instead(self, err: Exception) -> None:
-        self.warn(f"backcare: {err}; {TYPING_INSTEAD}")
+        self.warn(f"backcare: {err}; type instead (Enter after each line).")
         self.ears = self.keyboard()
 
     def close(self) -> None:

@@ -215,10 +215,6 @@ class PrintSpeaker:
         pass
 
 
-# Said after why the voice cannot be used (at start, or when it stops working).
-PRINTED_ONLY = "replies will be printed only."
-
-
 class VoiceThenPrint:
     """The voice, until it cannot be used, at start (no sound card, no espeak-ng) or mid-session (headphones
     unplugged, the sound device taken, no room left to synthesize in): then told once to `warn`, and the lines go to
@@ -248,7 +244,7 @@ class VoiceThenPrint:
             self.speaker.say(text)
 
     def _print_instead(self, err: Exception, rate: int) -> None:
-        self.warn(f"backcare: {err}; {PRINTED_ONLY}")
+        self.warn(f"backcare: {err}; replies will be printed only.")
         self.speaker = PrintSpeaker(stream=self.stream, rate=rate)
 
     def close(self) -> None:
