@@ -83,20 +83,46 @@ class FailingMicrophone:
         self.closed = True
 
 
+def lost_microphone_then(clock, understander, typed, notices, said):
+    """A session whose microphone hears "guide massage" and then stops working; then `typed` is what the keyboard
+    gives (ScriptedEars: it ends after the last)."""
+    microphone = FailingMicrophone(clock, [understander.understand("guide massage")])
+    ears = MicrophoneThenKeyboard(lambda: microphone, lambda: ScriptedEars(clock, typed), notices.notice, clock)
+    return microphone, ears
+
+
+LOST = ("backcare: the microphone stopped working ([Errno -9999] Unanticipated host error); "
+        "type instead (Enter after each line).")
+CLOSED = "backcare: nothing can be typed either (the input is closed); the guide goes on to its end."
+
+
 def test_a_microphone_lost_mid_guide_hands_over_to_the_keyboard_and_the_guide_goes_on(content, understander):
     clock = VirtualClock()
-    microphone = FailingMicrophone(clock, [understander.understand("guide massage")])
-    keyboard = ScriptedEars(clock, [None, understander.understand("how much longer")])
-    screen = Screen()
-    said = []
-    assistant = Assistant(content, TimedSpeaker(clock), clock, rng=random.Random(1), on_spoken=lambda line: said.append(line.text))
-    ears = MicrophoneThenKeyboard(lambda: microphone, lambda: keyboard, screen.notice)
+    screen, said = Screen(), []
+    assistant = Assistant(content, TimedSpeaker(clock), clock, rng=random.Random(1), on_spoken=lambda line: said.append(line))
+    microphone, ears = lost_microphone_then(clock, understander, [None, understander.understand("how much longer")], screen, said)
     converse(assistant, ears, clock, screen)
     assert microphone.closed
-    assert screen.notices == ["backcare: the microphone stopped working ([Errno -9999] Unanticipated host error); "
-                              "type instead (Enter after each line)."]
-    assert assistant.run is not None and assistant.run.guide.name == "massage"  # the guide was not lost
+    assert screen.notices == [LOST, CLOSED]
     time_left = [re.compile(re.sub(r"\\{\w+\\}", ".+", re.escape(line)))
                  for line in content.lines.time_left_seconds + content.lines.time_left_minutes]
-    assert any(pattern.fullmatch(said[-1]) for pattern in time_left), said[-1]  # typed, and answered
+    answer = next(i for i, line in enumerate(said) if any(pattern.fullmatch(line.text) for pattern in time_left))
+    assert said[answer - 1].step == 1  # typed during the first step, and answered there
+    # The keyboard closed too: the guide was not lost, but went on to its end with nobody to speak.
+    massage = next(guide for guide in content.guides if guide.name == "massage")
+    steps_after = list(dict.fromkeys(line.step for line in said[answer + 1:] if line.step))
+    assert steps_after == list(range(1, len(massage.steps) + 1))  # the rest of the first step, then every other one
+    assert any(said[-1].text.startswith(outro) for outro in massage.outro)
+    assert clock.now() >= sum(step.seconds for step in massage.steps)
+    assert assistant.run is None
+
+
+def test_with_the_microphone_lost_and_nothing_to_type_a_paused_guide_ends_the_session(content, understander):
+    clock = VirtualClock()
+    screen = Screen()
+    assistant = Assistant(content, TimedSpeaker(clock), clock, rng=random.Random(1))
+    _, ears = lost_microphone_then(clock, understander, [understander.understand("pause")], screen, [])
+    converse(assistant, ears, clock, screen)  # returns: nobody is left who could say "resume"
+    assert screen.notices == [LOST]
+    assert assistant.run is not None and assistant.run.paused
 

@@ -137,13 +137,15 @@ class MicrophoneEars:
 class MicrophoneThenKeyboard:
     """The microphone, until it cannot be used, at start (none, no PyAudio, a recognizer that cannot start) or
     mid-session (unplugged, taken by another program); then the keyboard, told in one line, and the session goes on
-    where it was: a guide keeps its step and its time."""
+    where it was: a guide keeps its step and its time. If nothing can be typed either (no terminal, or it was
+    closed), a guide still goes on to its end: the couple's hands are busy, and a massage cut off by a lost
+    microphone would lose what they started."""
 
     def __init__(self, open_microphone: Callable[[], MicrophoneEars], keyboard: Callable[[], KeyboardEars],
-                 warn: Callable[[str], None]):
-        self.keyboard, self.warn = keyboard, warn
+                 warn: Callable[[str], None], clock: Clock):
+        self.keyboard, self.warn, self.clock = keyboard, warn, clock
         try:
-            self.ears: MicrophoneEars | KeyboardEars = open_microphone()
+            self.ears: MicrophoneEars | KeyboardEars | Deaf = open_microphone()
         except (AudioError, RecognizerError) as err:
             self._type_instead(err)
 
@@ -158,6 +160,12 @@ class MicrophoneThenKeyboard:
             self.ears.close()
             self._type_instead(err)
             return None
+        except EOFError:
+            if until is None or isinstance(self.ears, Deaf):  # no guide timing a step: nothing goes on without a word
+                raise
+            self.warn("backcare: nothing can be typed either (the input is closed); the guide goes on to its end.")
+            self.ears = Deaf(self.clock)
+            return self.ears.listen(timeout, idle, until)
 
     def _type_instead(self, err: Exception) -> None:
         self.warn(f"backcare: {err}; type instead (Enter after each line).")
@@ -165,6 +173,20 @@ class MicrophoneThenKeyboard:
 
     def close(self) -> None:
         getattr(self.ears, "close", lambda: None)()
+
+
+class Deaf:
+    """No way to hear anything any more: a guide timing its steps goes on, and once none is (it ended, or was
+    paused with nobody left to resume it) the session ends."""
+
+    def __init__(self, clock: Clock):
+        self.clock = clock
+
+    def listen(self, timeout: float | None, idle: bool = True, until: float | None = None) -> Understanding | None:
+        if until is None or timeout is None:
+            raise EOFError
+        self.clock.sleep_until(self.clock.now() + timeout)
+        return None
 
 
 class AudioFileEars:

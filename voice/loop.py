@@ -126,7 +126,7 @@ def _open_ears(args, understander: Understander, clock: Clock, screen: Screen) -
                              adaptation=adaptation)
     return MicrophoneThenKeyboard(
         lambda: MicrophoneEars(understander, wake=args.wake, settings=settings, clock=clock, adaptation=adaptation),
-        lambda: KeyboardEars(understander), screen.notice)
+        lambda: KeyboardEars(understander), screen.notice, clock)
 
 
 # The endpointing options: Endpointing field -> (lowest, highest, unit in the message).
