@@ -604,6 +604,35 @@ def test_a_microphone_that_stops_working_mid_turn_is_told_in_one_line():
     mic.close()
 
 
+def test_a_microphone_that_stops_answering_mid_turn_is_told_in_one_line_and_not_waited_on_for_ever():
+    import threading
+
+    from voice.audio import AudioClip, AudioError, Microphone
+    from voice.clock import VirtualClock
+    from voice.listen import Recording
+
+    released = threading.Event()
+
+    class Hung(Recording):
+        def read(self, frames):
+            if self.position >= SAMPLE_RATE * 2 * 1.5:  # half a second into the tone the device goes silent, no error
+                released.wait()
+            return super().read(frames)
+
+    tone = (3000 * np.sin(np.arange(2 * SAMPLE_RATE) * 2 * np.pi * 300 / SAMPLE_RATE)).astype("<i2")
+    recording = AudioClip(np.concatenate([np.zeros(SAMPLE_RATE, dtype="<i2"), tone]).tobytes())
+    mic = Microphone(Endpointing(calibration=0), source=Hung(recording, VirtualClock()), patience=0.2)
+    try:
+        turn = mic.listen(5.0)
+        with pytest.raises(AudioError, match=r"^the microphone stopped working \(no sound from it for 0.2 s\)$"):
+            b"".join(turn)
+        with pytest.raises(AudioError):  # nor is it asked again, which would only wait again
+            mic.listen(5.0)
+        mic.close()  # does not wait on the device either
+    finally:
+        released.set()
+
+
 def test_microphone_turns_are_decoded_as_they_stream_in(understander, voices, tmp_path, fresh_recognizer):
     from voice.audio import Microphone
     from voice.clock import VirtualClock

@@ -9,9 +9,11 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import queue
 import stat
 import struct
 import sys
+import threading
 import wave
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -35,6 +37,9 @@ LARGEST_WAV_BYTES = 1 << 30
 # header, whose low-pass filter alone would take hours to run. More channels than this is a damaged header too.
 LOWEST_RATE, HIGHEST_RATE = 8000, 192_000
 MOST_CHANNELS = 32
+# A microphone read normally returns within a chunk (64 ms); one that brings nothing for this long is a device that
+# went away without an error (PyAudio can block for ever on it), told as one that stopped working.
+MICROPHONE_PATIENCE_SECONDS = 3.0
 
 
 class AudioError(OneLineError):
@@ -279,7 +284,7 @@ class Microphone:
     """The microphone through SpeechRecognition (PyAudio), with our endpointing settings; also how a
     recording is heard (voice/listen.py Recording), so both share one endpointing."""
 
-    def __init__(self, settings: Endpointing = Endpointing(), source=None):
+    def __init__(self, settings: Endpointing = Endpointing(), source=None, patience: float = MICROPHONE_PATIENCE_SECONDS):
         """`source`: a SpeechRecognition AudioSource to use instead of the default microphone (a recording)."""
         try:
             import speech_recognition as sr
@@ -290,6 +295,7 @@ class Microphone:
                 self.stream = self.source.__enter__()
             if self.stream.stream is None:  # SpeechRecognition swallows PyAudio's error and leaves no stream
                 raise AudioError("no microphone found (no audio input device could be opened)")
+            self.stream.stream = self.reads = PatientReads(self.stream.stream, patience)
             self.recognizer = sr.Recognizer()
             self.recognizer.pause_threshold = settings.end_silence
             self.recognizer.non_speaking_duration = settings.lead_in
@@ -336,8 +342,45 @@ class Microphone:
         return trim_quiet(pcm, self.recognizer.energy_threshold)
 
     def close(self) -> None:
+        if getattr(self, "reads", None) is not None and self.reads.stuck:
+            return  # closing a device that stopped answering blocks too; the process lets it go at exit
         with contextlib.suppress(OSError):  # a device that stopped working may fail to close too
             self.source.__exit__(None, None, None)
+
+
+class PatientReads:
+    """A SpeechRecognition stream whose reads wait at most `patience` seconds: each read is made on a thread of its
+    own, so a device that blocks for ever is told as an OSError like any other that stopped working."""
+
+    def __init__(self, stream, patience: float):
+        self.stream, self.patience, self.stuck = stream, patience, False
+        self.asked: queue.Queue[int | None] = queue.Queue()
+        self.answers: queue.Queue[bytes | BaseException] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        while (frames := self.asked.get()) is not None:
+            try:
+                self.answers.put(self.stream.read(frames))
+            except BaseException as err:  # raised to the reader, on its own thread
+                self.answers.put(err)
+
+    def read(self, frames: int) -> bytes:
+        if self.stuck:
+            raise OSError("it is not answering")
+        self.asked.put(frames)
+        try:
+            answer = self.answers.get(timeout=self.patience)
+        except queue.Empty:
+            self.stuck = True
+            raise OSError(f"no sound from it for {self.patience:g} s") from None
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    def close(self) -> None:
+        self.asked.put(None)
+        self.stream.close()
 
 
 def _device_failures_told(chunks: Iterator) -> Iterator:
