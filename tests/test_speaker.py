@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import wave
 from pathlib import Path
 
@@ -160,6 +161,20 @@ def test_a_voice_lost_mid_session_is_told_once_and_the_replies_go_on_in_print(tm
     assert told == ["backcare: no audio output (aplay: main:831: audio open error: No such device); replies will be printed only."]
     assert printed.getvalue() == "Step one.\nStep two.\n"  # the line that failed is not lost
     assert voice.rate == 140
+
+
+def test_a_player_that_hangs_on_a_taken_sound_device_is_not_waited_on_for_ever(tmp_path):
+    taken = tmp_path / "taken"
+    player = ("sh", "-c", f'[ -e {taken} ] && exec sleep 60; exit 0')
+    told, printed = [], io.StringIO()
+    voice = VoiceThenPrint(lambda: Pyttsx3Speaker(player=player, patience=0.3), warn=told.append, stream=printed)
+    voice.say("Hello.")
+    taken.touch()
+    voice.say("Step one.")
+    voice.say("Step two.")
+    assert len(told) == 1 and re.fullmatch(r"backcare: no audio output \(sh did not finish within \d+ s: is the sound device "
+                                           r"taken by another program\?\); replies will be printed only\.", told[0]), told
+    assert printed.getvalue() == "Step one.\nStep two.\n"
 
 
 def test_a_voice_that_cannot_write_its_sound_any_more_is_told_once_too(tmp_path):

@@ -37,6 +37,9 @@ MAX_RATE = 260
 SAMPLE_RATE = 22050
 # Extra time a listener hears at each sentence end (espeak pauses there).
 SENTENCE_PAUSE_SECONDS = 0.3
+# How much longer than its sound a line may take to play: aplay waits for ever on a sound device another program
+# holds, and a guide must not stop with it.
+PLAYER_PATIENCE_SECONDS = 5.0
 
 
 class SpeakerUnavailable(Exception):
@@ -128,11 +131,11 @@ class Pyttsx3Speaker:
     """The real voice: pyttsx3 synthesis, played by `aplay` so that failures and Ctrl-C are ours to handle."""
 
     def __init__(self, rate: int = DEFAULT_RATE, player: tuple[str, ...] = ("aplay", "-q"),
-                 synthesizer: Synthesizer | None = None):
+                 synthesizer: Synthesizer | None = None, patience: float = PLAYER_PATIENCE_SECONDS):
         if shutil.which(player[0]) is None:
             raise SpeakerUnavailable(f"no audio player ({player[0]} is not installed)")
         self.rate = rate
-        self.player = player
+        self.player, self.patience = player, patience
         self.synthesizer = synthesizer or Synthesizer.shared()
         self.directory = Path(tempfile.mkdtemp(prefix="backcare-voice-"))
         probe = self.directory / "probe.wav"
@@ -140,9 +143,16 @@ class Pyttsx3Speaker:
         self._play(probe)
 
     def _play(self, path: Path) -> None:
+        with wave.open(str(path), "rb") as sound:
+            seconds = sound.getnframes() / sound.getframerate()
         process = subprocess.Popen([*self.player, str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            _, err = process.communicate()
+            _, err = process.communicate(timeout=seconds + self.patience)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise SpeakerUnavailable(f"no audio output ({self.player[0]} did not finish within {seconds + self.patience:.0f} s: "
+                                     "is the sound device taken by another program?)") from None
         except BaseException:  # Ctrl-C while speaking: silence at once, then let it propagate
             process.kill()
             process.wait()
