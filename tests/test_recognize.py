@@ -633,6 +633,54 @@ def test_a_microphone_that_stops_answering_mid_turn_is_told_in_one_line_and_not_
         released.set()
 
 
+def test_what_the_microphone_kept_while_the_assistant_spoke_is_not_heard_as_the_next_turn():
+    """Half duplex: PyAudio's stream keeps capturing while it is not read (the assistant speaking), and hands that
+    over first at the next read."""
+    import speech_recognition as sr
+
+    from voice.audio import Microphone
+
+    def tone(seconds, amplitude):
+        return (amplitude * np.sin(np.arange(int(seconds * SAMPLE_RATE)) * 2 * np.pi * 300 / SAMPLE_RATE)).astype("<i2").tobytes()
+
+    class Device:  # PyAudio's stream: the end of the reply it kept, then the room from now on
+        def __init__(self, kept, then):
+            self.kept, self.sound = len(kept) // 2, kept + then
+
+        def get_read_available(self):
+            return self.kept
+
+        def read(self, frames, exception_on_overflow=True):
+            self.kept = max(0, self.kept - frames)
+            chunk, self.sound = self.sound[:2 * frames], self.sound[2 * frames:]
+            return chunk.ljust(2 * frames, b"\0")
+
+        def is_stopped(self):
+            return True
+
+        def close(self):
+            pass
+
+    class Source(sr.AudioSource):
+        CHUNK, SAMPLE_RATE, SAMPLE_WIDTH = 1024, SAMPLE_RATE, 2
+
+        def __init__(self, device):
+            self.stream = sr.Microphone.MicrophoneStream(device)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.stream.close()
+
+    reply, quiet, person = tone(1.0, 8000), tone(1.0, 0), tone(1.0, 2000)
+    mic = Microphone(Endpointing(calibration=0), source=Source(Device(kept=reply, then=quiet + person + quiet * 2)))
+    turn = np.frombuffer(b"".join(mic.listen(5.0)), dtype="<i2")
+    assert 0.9 * SAMPLE_RATE < len(turn) < 1.8 * SAMPLE_RATE  # the person's second, and a little quiet
+    assert np.abs(turn).max() <= 2000  # none of the reply
+    mic.close()
+
+
 def test_microphone_turns_are_decoded_as_they_stream_in(understander, voices, tmp_path, fresh_recognizer):
     from voice.audio import Microphone
     from voice.clock import VirtualClock

@@ -332,14 +332,17 @@ class Microphone:
         speaking within `timeout` seconds."""
         # SpeechRecognition takes a timeout of 0 as none at all; a deadline already due must not wait for speech.
         timeout = None if timeout is None else max(timeout, 1e-3)
-        chunks = _device_failures_told(
-            self.recognizer.listen(self.stream, timeout=timeout, phrase_time_limit=LONGEST_PHRASE_SECONDS, stream=True))
+        chunks = _device_failures_told(self._heard(timeout))
         try:
             first = next(chunks)
         except (self.sr.WaitTimeoutError, StopIteration):
             return None
         pcm = (audio.get_raw_data(convert_rate=SAMPLE_RATE, convert_width=2) for audio in itertools.chain([first], chunks))
         return trim_quiet(pcm, self.recognizer.energy_threshold)
+
+    def _heard(self, timeout: float | None) -> Iterator:
+        self.reads.drop_unheard()
+        yield from self.recognizer.listen(self.stream, timeout=timeout, phrase_time_limit=LONGEST_PHRASE_SECONDS, stream=True)
 
     def close(self) -> None:
         if getattr(self, "reads", None) is not None and self.reads.stuck:
@@ -377,6 +380,14 @@ class PatientReads:
         if isinstance(answer, BaseException):
             raise answer
         return answer
+
+    def drop_unheard(self) -> None:
+        """PyAudio keeps what the microphone captured while nobody read it, and the assistant reads nothing while it
+        speaks: without this, the end of its own reply would be heard as the person's next turn. A recording keeps
+        nothing of the kind (it is read on its own clock)."""
+        device = getattr(self.stream, "pyaudio_stream", None)
+        if device is not None and (frames := device.get_read_available()) > 0:
+            self.read(frames)
 
     def close(self) -> None:
         self.asked.put(None)
