@@ -345,7 +345,7 @@ class Microphone:
         yield from self.recognizer.listen(self.stream, timeout=timeout, phrase_time_limit=LONGEST_PHRASE_SECONDS, stream=True)
 
     def close(self) -> None:
-        if getattr(self, "reads", None) is not None and self.reads.stuck:
+        if self.reads.stuck:
             return  # closing a device that stopped answering blocks too; the process lets it go at exit
         with contextlib.suppress(OSError):  # a device that stopped working may fail to close too
             self.source.__exit__(None, None, None)
