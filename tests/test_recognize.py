@@ -4,7 +4,9 @@ loop fed from a recording."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -483,6 +485,32 @@ def test_live_loop_from_a_recording(voices, tmp_path, capsys, monkeypatch):
     assert "seconds left in this step" in out
     assert "stopped the back massage" in out
     assert out.index("Step one") < out.index("seconds left") < out.index("stopped")
+
+
+def test_a_session_through_a_real_sound_device(voices, tmp_path, cache):
+    """`backcare` itself, through PyAudio and ALSA as on a person's machine: the sound device is ALSA's own, its
+    file plugin standing in for the microphone (it hands over a recording, as fast as it is read) and its null
+    device for the loudspeaker, which aplay plays to. No fake of ours is in the path."""
+    pytest.importorskip("pyaudio")
+    turns = [(1.0, "guide massage"), (4.0, "how much longer"), (7.0, "stop the massage"), (10.0, "goodbye")]
+    session = conversation([(start, speak(text, voices, voice=PERSON)) for start, text in turns], tmp_path / "session.wav")
+    sound = tmp_path / "microphone.raw"
+    sound.write_bytes(load_wav(session).pcm)
+    (tmp_path / ".asoundrc").write_text(
+        "pcm.!default {\n  type asym\n"
+        f'  capture.pcm {{ type file; slave.pcm "null"; file "/dev/null"; infile "{sound}"; format "raw" }}\n'
+        '  playback.pcm "null"\n}\n')
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "backcare-voice").symlink_to(cache)  # the grammar compiled by this module's recognizers
+    environment = {**os.environ, "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache"),
+                   "XDG_DATA_HOME": str(tmp_path / "data")}
+    done = subprocess.run([sys.executable, "-m", "voice", "--seed", "1"], env=environment, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0 and done.stderr == "", done.stderr  # no device fell back, nothing went wrong
+    heard = [line.split("  (")[0].removeprefix("you: ") for line in done.stdout.splitlines() if line.startswith("you: ")]
+    assert [text.split()[:2] for text in heard] == [["guide", "massage"], ["how", "much"], ["stop", "the"], ["goodbye"]]
+    out = done.stdout
+    assert out.index("Step one") < out.index("seconds left in this step") < out.index("stopped the back massage") < out.index("Goodbye.")
 
 
 def test_a_recording_with_a_wake_phrase(voices, tmp_path, capsys, monkeypatch):
