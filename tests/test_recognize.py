@@ -3,10 +3,15 @@ loop fed from a recording."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import queue
+import shutil
 import subprocess
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -513,6 +518,76 @@ def test_a_session_through_a_real_sound_device(voices, tmp_path, cache):
     assert out.index("Step one") < out.index("seconds left in this step") < out.index("stopped the back massage") < out.index("Goodbye.")
 
 
+@pytest.fixture
+def room(tmp_path):
+    """A room in real time: a PulseAudio server of our own (no sound card needed) whose one loudspeaker, a null sink,
+    is also what the microphone hears (its monitor), so the assistant's voice reaches the microphone as the person's
+    does. Yields the environment a program in the room runs with."""
+    if shutil.which("pulseaudio") is None:
+        pytest.skip("PulseAudio is not installed (scripts/test installs it where no sound server is)")
+    script = tmp_path / "room.pa"
+    script.write_text("load-module module-null-sink sink_name=room rate=16000 channels=1\n"
+                      "load-module module-native-protocol-unix auth-anonymous=1\n"
+                      "set-default-sink room\nset-default-source room.monitor\n")
+    (tmp_path / ".asoundrc").write_text("pcm.!default { type pulse }\nctl.!default { type pulse }\n")
+    environment = {**os.environ, "HOME": str(tmp_path), "PULSE_RUNTIME_PATH": str(tmp_path / "pulse")}
+    server = subprocess.Popen(["pulseaudio", "-n", "-F", str(script), "--daemonize=no", "--exit-idle-time=-1",
+                               "--use-pid-file=no"], env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "pulse" / "native").exists():
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            pytest.fail(f"PulseAudio did not start: {server.communicate()[1].decode(errors='replace')[-500:]}")
+        time.sleep(0.05)
+    yield environment
+    server.terminate()
+    server.wait(10)
+
+
+def test_in_a_room_the_assistant_does_not_answer_itself(room, voices, tmp_path, cache):
+    """The whole of `backcare` in real time, through PyAudio, ALSA and PulseAudio, with its own voice reaching the
+    microphone: its greeting names "guide massage", and the sound system keeps what the microphone captures while the
+    assistant speaks. The person speaks each turn once the assistant has fallen quiet, as people do."""
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "backcare-voice").symlink_to(cache)  # the grammar compiled by this module's recognizers
+    state = tmp_path / "data" / "backcare-voice" / "state.json"
+    state.parent.mkdir(parents=True)
+    state.write_text(json.dumps({"disclaimer_given": True, "bookmark": None}))  # no first-start note: a shorter session
+    environment = {**room, "XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_DATA_HOME": str(tmp_path / "data")}
+    session = subprocess.Popen([sys.executable, "-m", "voice", "--seed", "1"], env=environment, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    shown: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=lambda: [shown.put(line.rstrip("\n")) for line in session.stdout] + [shown.put(None)],
+                     daemon=True).start()
+    transcript: list[str] = []
+
+    def after(words: str) -> None:
+        deadline = time.monotonic() + 60
+        with contextlib.suppress(queue.Empty):
+            while (line := shown.get(timeout=max(0.0, deadline - time.monotonic()))) is not None:
+                transcript.append(line)
+                if words in line:
+                    return
+        pytest.fail(f"no {words!r} within a minute: {transcript}")
+
+    def say(text: str) -> None:
+        turn = speak(text, voices, voice=PERSON)
+        write_wav(tmp_path / "turn.wav", turn.samples())
+        subprocess.run(["aplay", "-q", str(tmp_path / "turn.wav")], env=environment, check=True)
+
+    try:
+        after("backcare: ")  # the greeting, heard by the microphone too
+        for text, reply in [("guide massage", "Step one"), ("how much longer", "left in this step"),
+                            ("stop the massage", "stopped the back massage"), ("goodbye", "Goodbye")]:
+            say(text)
+            after(reply)
+        assert session.wait(30) == 0
+    finally:
+        session.kill()
+    heard = [line.split("  (")[1] for line in transcript if line.startswith("you: ")]
+    assert heard == ["guide_massage)", "time_left)", "stop)", "goodbye)"], transcript  # and nothing it said itself
+
+
 def test_a_recording_with_a_wake_phrase(voices, tmp_path, capsys, monkeypatch):
     """With --wake, an idle assistant ignores a request until the wake phrase, in a recording as at the microphone;
     right after it has spoken (the greeting, an answer that offers more), a reply needs no wake phrase."""
@@ -662,26 +737,32 @@ def test_a_microphone_that_stops_answering_mid_turn_is_told_in_one_line_and_not_
 
 
 def test_what_the_microphone_kept_while_the_assistant_spoke_is_not_heard_as_the_next_turn():
-    """Half duplex: PyAudio's stream keeps capturing while it is not read (the assistant speaking), and hands that
-    over first at the next read."""
+    """Half duplex: the sound system keeps capturing while the stream is not read (the assistant speaking), and hands
+    that over first at the next read; only stopping the stream drops it."""
+    import time
+
     import speech_recognition as sr
 
-    from voice.audio import Microphone
+    from voice.audio import UNHEARD_SECONDS, Microphone
 
     def tone(seconds, amplitude):
         return (amplitude * np.sin(np.arange(int(seconds * SAMPLE_RATE)) * 2 * np.pi * 300 / SAMPLE_RATE)).astype("<i2").tobytes()
 
     class Device:  # PyAudio's stream: the end of the reply it kept, then the room from now on
         def __init__(self, kept, then):
-            self.kept, self.sound = len(kept) // 2, kept + then
-
-        def get_read_available(self):
-            return self.kept
+            self.kept, self.then = kept, then
 
         def read(self, frames, exception_on_overflow=True):
-            self.kept = max(0, self.kept - frames)
-            chunk, self.sound = self.sound[:2 * frames], self.sound[2 * frames:]
+            sound = self.kept + self.then
+            chunk = sound[:2 * frames]
+            self.kept, self.then = self.kept[2 * frames:], self.then[max(0, 2 * frames - len(self.kept)):]
             return chunk.ljust(2 * frames, b"\0")
+
+        def stop_stream(self):
+            self.kept = b""
+
+        def start_stream(self):
+            pass
 
         def is_stopped(self):
             return True
@@ -703,6 +784,7 @@ def test_what_the_microphone_kept_while_the_assistant_spoke_is_not_heard_as_the_
 
     reply, quiet, person = tone(1.0, 8000), tone(1.0, 0), tone(1.0, 2000)
     mic = Microphone(Endpointing(calibration=0), source=Source(Device(kept=reply, then=quiet + person + quiet * 2)))
+    time.sleep(UNHEARD_SECONDS + 0.1)  # the reply being spoken, nobody reading the microphone
     turn = np.frombuffer(b"".join(mic.listen(5.0)), dtype="<i2")
     assert 0.9 * SAMPLE_RATE < len(turn) < 1.8 * SAMPLE_RATE  # the person's second, and a little quiet
     assert np.abs(turn).max() <= 2000  # none of the reply

@@ -14,6 +14,7 @@ import stat
 import struct
 import sys
 import threading
+import time
 import wave
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -40,6 +41,10 @@ MOST_CHANNELS = 32
 # A microphone read normally returns within a chunk (64 ms); one that brings nothing for this long is a device that
 # went away without an error (PyAudio can block for ever on it), told as one that stopped working.
 MICROPHONE_PATIENCE_SECONDS = 3.0
+# A microphone not read for longer than this was not listened to (the assistant was speaking): what it captured
+# meanwhile is dropped before the next turn. Between two turns heard in a row (a guide's countdown asks every second)
+# it is read again within milliseconds, and nothing is dropped.
+UNHEARD_SECONDS = 0.5
 
 
 class AudioError(OneLineError):
@@ -295,7 +300,7 @@ class Microphone:
                 self.stream = self.source.__enter__()
             if self.stream.stream is None:  # SpeechRecognition swallows PyAudio's error and leaves no stream
                 raise AudioError("no microphone found (no audio input device could be opened)")
-            self.stream.stream = self.reads = PatientReads(self.stream.stream, patience)
+            self.stream.stream = self.reads = MicrophoneReads(self.stream.stream, patience)
             self.recognizer = sr.Recognizer()
             self.recognizer.pause_threshold = settings.end_silence
             self.recognizer.non_speaking_duration = settings.lead_in
@@ -351,12 +356,14 @@ class Microphone:
             self.source.__exit__(None, None, None)
 
 
-class PatientReads:
-    """A SpeechRecognition stream whose reads wait at most `patience` seconds: each read is made on a thread of its
-    own, so a device that blocks for ever is told as an OSError like any other that stopped working."""
+class MicrophoneReads:
+    """How the microphone's stream (SpeechRecognition's) is read: each read waits at most `patience` seconds, made on a
+    thread of its own, so a device that blocks for ever is told as an OSError like any other that stopped working; and
+    what the device captured while nobody listened is dropped (drop_unheard)."""
 
     def __init__(self, stream, patience: float):
         self.stream, self.patience, self.stuck = stream, patience, False
+        self.read_at = time.monotonic()
         self.asked: queue.Queue[int | None] = queue.Queue()
         self.answers: queue.Queue[bytes | BaseException] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -379,15 +386,18 @@ class PatientReads:
             raise OSError(f"no sound from it for {self.patience:g} s") from None
         if isinstance(answer, BaseException):
             raise answer
+        self.read_at = time.monotonic()
         return answer
 
     def drop_unheard(self) -> None:
-        """PyAudio keeps what the microphone captured while nobody read it, and the assistant reads nothing while it
-        speaks: without this, the end of its own reply would be heard as the person's next turn. A recording keeps
-        nothing of the kind (it is read on its own clock)."""
+        """The sound system keeps what the microphone captured while nobody read it (under PulseAudio, seconds of
+        it), and the assistant reads nothing while it speaks: without this, its own reply, heard through the room,
+        is the next turn, and it answers itself. Stopping the stream and starting it again drops all of it. A
+        recording keeps nothing of the kind (it is read on its own clock)."""
         device = getattr(self.stream, "pyaudio_stream", None)
-        if device is not None and (frames := device.get_read_available()) > 0:
-            self.read(frames)
+        if device is not None and not self.stuck and time.monotonic() - self.read_at > UNHEARD_SECONDS:
+            device.stop_stream()
+            device.start_stream()
 
     def close(self) -> None:
         self.asked.put(None)
