@@ -83,7 +83,7 @@ class FailingMicrophone:
         self.closed = True
 
 
-def lost_microphone_then(clock, understander, typed, notices, said):
+def lost_microphone_then(clock, understander, typed, notices):
     """A session whose microphone hears "guide massage" and then stops working; then `typed` is what the keyboard
     gives (ScriptedEars: it ends after the last)."""
     microphone = FailingMicrophone(clock, [understander.understand("guide massage")])
@@ -100,7 +100,7 @@ def test_a_microphone_lost_mid_guide_hands_over_to_the_keyboard_and_the_guide_go
     clock = VirtualClock()
     screen, said = Screen(), []
     assistant = Assistant(content, TimedSpeaker(clock), clock, rng=random.Random(1), on_spoken=lambda line: said.append(line))
-    microphone, ears = lost_microphone_then(clock, understander, [None, understander.understand("how much longer")], screen, said)
+    microphone, ears = lost_microphone_then(clock, understander, [None, understander.understand("how much longer")], screen)
     converse(assistant, ears, clock, screen)
     assert microphone.closed
     assert screen.notices == [LOST, CLOSED]
@@ -121,7 +121,7 @@ def test_with_the_microphone_lost_and_nothing_to_type_a_paused_guide_ends_the_se
     clock = VirtualClock()
     screen = Screen()
     assistant = Assistant(content, TimedSpeaker(clock), clock, rng=random.Random(1))
-    _, ears = lost_microphone_then(clock, understander, [understander.understand("pause")], screen, [])
+    _, ears = lost_microphone_then(clock, understander, [understander.understand("pause")], screen)
     converse(assistant, ears, clock, screen)  # returns: nobody is left who could say "resume"
     assert screen.notices == [LOST]
     assert assistant.run is not None and assistant.run.paused
