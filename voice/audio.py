@@ -350,6 +350,7 @@ class Microphone:
         yield from self.recognizer.listen(self.stream, timeout=timeout, phrase_time_limit=LONGEST_PHRASE_SECONDS, stream=True)
 
     def close(self) -> None:
+        self.reads.stop()  # a recording's source closes nothing, so its reader thread would wait on for ever
         if self.reads.stuck:
             return  # closing a device that stopped answering blocks too; the process lets it go at exit
         with contextlib.suppress(OSError):  # a device that stopped working may fail to close too
@@ -399,8 +400,12 @@ class MicrophoneReads:
             device.stop_stream()
             device.start_stream()
 
-    def close(self) -> None:
+    def stop(self) -> None:
+        """End the reading thread (at once if it is idle; a stuck read keeps it until the process exits)."""
         self.asked.put(None)
+
+    def close(self) -> None:
+        self.stop()
         self.stream.close()
 
 
