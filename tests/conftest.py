@@ -1,7 +1,10 @@
-"""Shared fixtures: the bundled content and understander (built once), and an assistant on a virtual clock."""
+"""Shared fixtures: the bundled content and understander (built once), its compiled grammar (once for both
+workers), and an assistant on a virtual clock."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import random
 
 import pytest
@@ -22,6 +25,34 @@ def content():
 @pytest.fixture(scope="session")
 def understander(content):
     return Understander(content)
+
+
+@pytest.fixture(scope="session")
+def shared_temp(tmp_path_factory):
+    """A directory shared by the whole run: under xdist each worker's base temporary directory is one of the run's."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if "PYTEST_XDIST_WORKER" in os.environ else base
+
+
+@pytest.fixture(autouse=True)
+def cache_home(shared_temp, monkeypatch):
+    """Every test's user cache directory (XDG_CACHE_HOME): one for the run, never the person's own. Tests that must
+    compile the grammar themselves (offline, from nothing) set one of their own."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(shared_temp / "cache-home"))
+
+
+@pytest.fixture(scope="session")
+def grammar_cache(content, shared_temp):
+    """The assistant's cache directory as `cache_home` makes it, with the bundled content's grammar compiled in it:
+    compiling takes 5 to 7 s, so it is done once for both workers (the second waits on a lock)."""
+    from voice.recognize import build_files
+
+    directory = shared_temp / "cache-home" / "backcare-voice"
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(shared_temp / "grammar-cache.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        build_files(content, directory)
+    return directory
 
 
 class Harness:

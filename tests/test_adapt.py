@@ -94,7 +94,7 @@ def test_a_disk_too_full_for_the_readings_is_found_before_anyone_reads(content, 
     assert reader.said == []
 
 
-def test_enrolling_makes_the_recognizer_fit_that_voice_better(content, understander, profile_home, tmp_path, capsys):
+def test_enrolling_makes_the_recognizer_fit_that_voice_better(content, understander, profile_home, grammar_cache, tmp_path, capsys):
     recording = read_aloud(content.lines.enroll_sentences, tmp_path)
     assert main(["enroll", "--input-audio", str(recording), "--fast", "--quiet"]) == 0
     assert "learned from 20 of 20 sentences" in capsys.readouterr().err
@@ -105,7 +105,7 @@ def test_enrolling_makes_the_recognizer_fit_that_voice_better(content, understan
     clips = [with_quiet_around(speak(text, tmp_path, voice=VOICE)) for _, text in rows]
     right = {}
     for adaptation in (None, profile_home):
-        recognizer = Recognizer(understander, tmp_path / "cache", adaptation=adaptation)
+        recognizer = Recognizer(understander, grammar_cache, adaptation=adaptation)
         right[adaptation] = sum(recognizer.transcribe(clip).heard.intent == intent for clip, (intent, _) in zip(clips, rows))
         recognizer.close()
     assert right[profile_home] >= right[None] + 2

@@ -18,8 +18,8 @@ from .test_adapt import IDENTITY_TRANSFORM
 
 
 @pytest.fixture(scope="module")
-def files(understander, tmp_path_factory):
-    _, ngram, dictionary = build_files(understander.content, tmp_path_factory.mktemp("cache"))
+def files(understander, grammar_cache):
+    _, ngram, dictionary = build_files(understander.content, grammar_cache)
     return ngram, dictionary
 
 

@@ -23,6 +23,9 @@ from voice.recognize import CHUNK_SECONDS, LONGEST_FILE_SECONDS, MIN_SCORE, Reco
 
 from .audio_fixtures import FLITE_VOICES, conversation, speak, with_noise, with_quiet_around, write_wav
 
+# Every test here finds the grammar compiled in its cache (conftest.py), as a person's second session does.
+pytestmark = pytest.mark.usefixtures("grammar_cache")
+
 IN_SCOPE = [
     ("how much longer", "time_left"),
     ("what can i do to relieve the pain", "ask_relief"),
@@ -50,23 +53,17 @@ PERSON = "flite:slt"
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    """The compiled grammar's directory, shared so that a fresh recognizer starts quickly."""
-    return tmp_path_factory.mktemp("cache")
-
-
-@pytest.fixture(scope="module")
-def recognizer(understander, cache):
-    recognizer = Recognizer(understander, cache)
+def recognizer(understander, grammar_cache):
+    recognizer = Recognizer(understander, grammar_cache)
     yield recognizer
     recognizer.close()
 
 
 @pytest.fixture
-def fresh_recognizer(understander, cache):
+def fresh_recognizer(understander, grammar_cache):
     """One that has heard nothing yet: what the shared one heard before (the tests that ran first in this worker)
     shifts its running averages."""
-    recognizer = Recognizer(understander, cache)
+    recognizer = Recognizer(understander, grammar_cache)
     yield recognizer
     recognizer.close()
 
@@ -82,7 +79,8 @@ def test_grammar_covers_every_template_word(content):
     assert {"massage", "compress", "twenty", "fever"} <= words
 
 
-def test_grammar_is_cached_and_rebuilt_when_content_changes(content, tmp_path):
+def test_grammar_is_cached_and_rebuilt_when_content_changes(content, grammar_cache, tmp_path):
+    shutil.copytree(grammar_cache, tmp_path, dirs_exist_ok=True)  # compiled by build_files for this content already
     first = build_files(content, tmp_path)
     stamp = first[0].stat().st_mtime_ns
     assert build_files(content, tmp_path)[0].stat().st_mtime_ns == stamp
@@ -492,7 +490,7 @@ def test_live_loop_from_a_recording(voices, tmp_path, capsys, monkeypatch):
     assert out.index("Step one") < out.index("seconds left") < out.index("stopped")
 
 
-def test_a_session_through_a_real_sound_device(voices, tmp_path, cache):
+def test_a_session_through_a_real_sound_device(voices, tmp_path):
     """`backcare` itself, through PyAudio and ALSA as on a person's machine: the sound device is ALSA's own, its
     file plugin standing in for the microphone (it hands over a recording, as fast as it is read) and its null
     device for the loudspeaker, which aplay plays to. No fake of ours is in the path."""
@@ -505,10 +503,7 @@ def test_a_session_through_a_real_sound_device(voices, tmp_path, cache):
         "pcm.!default {\n  type asym\n"
         f'  capture.pcm {{ type file; slave.pcm "null"; file "/dev/null"; infile "{sound}"; format "raw" }}\n'
         '  playback.pcm "null"\n}\n')
-    (tmp_path / "cache").mkdir()
-    (tmp_path / "cache" / "backcare-voice").symlink_to(cache)  # the grammar compiled by this module's recognizers
-    environment = {**os.environ, "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache"),
-                   "XDG_DATA_HOME": str(tmp_path / "data")}
+    environment = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
     done = subprocess.run([sys.executable, "-m", "voice", "--seed", "1"], env=environment, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=180)
     assert done.returncode == 0 and done.stderr == "", done.stderr  # no device fell back, nothing went wrong
@@ -544,16 +539,14 @@ def room(tmp_path):
     server.wait(10)
 
 
-def test_in_a_room_the_assistant_does_not_answer_itself(room, voices, tmp_path, cache):
+def test_in_a_room_the_assistant_does_not_answer_itself(room, voices, tmp_path):
     """The whole of `backcare` in real time, through PyAudio, ALSA and PulseAudio, with its own voice reaching the
     microphone: its greeting names "guide massage", and the sound system keeps what the microphone captures while the
     assistant speaks. The person speaks each turn once the assistant has fallen quiet, as people do."""
-    (tmp_path / "cache").mkdir()
-    (tmp_path / "cache" / "backcare-voice").symlink_to(cache)  # the grammar compiled by this module's recognizers
     state = tmp_path / "data" / "backcare-voice" / "state.json"
     state.parent.mkdir(parents=True)
     state.write_text(json.dumps({"disclaimer_given": True, "bookmark": None}))  # no first-start note: a shorter session
-    environment = {**room, "XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_DATA_HOME": str(tmp_path / "data")}
+    environment = {**room, "XDG_DATA_HOME": str(tmp_path / "data")}
     session = subprocess.Popen([sys.executable, "-m", "voice", "--seed", "1"], env=environment, stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     shown: queue.Queue[str | None] = queue.Queue()  # what the session shows, notices too, line by line; None at its end
@@ -810,7 +803,7 @@ def test_microphone_turns_are_decoded_as_they_stream_in(understander, voices, tm
     assert ears.listen(5.0, idle=False).text == "how much longer"
 
 
-def test_wake_phrase_gates_the_idle_assistant(understander, voices, tmp_path):
+def test_wake_phrase_gates_the_idle_assistant(understander, voices, grammar_cache):
     from voice.dialogue import WOKEN
     from voice.listen import MicrophoneEars
 
@@ -818,7 +811,7 @@ def test_wake_phrase_gates_the_idle_assistant(understander, voices, tmp_path):
             ("how much longer", "en-us"), ("stop", "en-us"), ("hey coach", "en+f3"), ("hey coach", "en-us")]
     mic = FakeMicrophone([speak(text, voices, voice=voice) for text, voice in said])
     ears = MicrophoneEars(understander, wake="hey coach", microphone=mic,
-                          recognizer=Recognizer(understander, tmp_path, wake="hey coach"))
+                          recognizer=Recognizer(understander, grammar_cache, wake="hey coach"))
     assert ears.listen(1.0, idle=True) is None  # no wake phrase yet: ignored
     assert ears.listen(1.0, idle=True) is WOKEN  # the wake phrase itself
     assert ears.listen(1.0, idle=False).text == "guide massage"  # the dialogue now waits for a request
