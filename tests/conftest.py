@@ -35,15 +35,17 @@ def shared_temp(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def cache_home(shared_temp, monkeypatch):
-    """Every test's user cache directory (XDG_CACHE_HOME): one for the run, never the person's own. Tests that must
-    compile the grammar themselves (offline, from nothing) set one of their own."""
+def user_directories(shared_temp, tmp_path, monkeypatch):
+    """Never the person's own: every test's user data directory (XDG_DATA_HOME: state, bookmark, voice profile) is
+    its own, and its cache directory (XDG_CACHE_HOME) is one for the run. Tests that must compile the grammar
+    themselves (offline, from nothing) set a cache directory of their own."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "user-data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(shared_temp / "cache-home"))
 
 
 @pytest.fixture(scope="session")
 def grammar_cache(content, shared_temp):
-    """The assistant's cache directory as `cache_home` makes it, with the bundled content's grammar compiled in it:
+    """The assistant's cache directory as `user_directories` sets it, with the bundled content's grammar compiled in it:
     compiling takes 5 to 7 s, so it is done once for both workers (the second waits on a lock)."""
     from voice.recognize import build_files
 
