@@ -32,11 +32,9 @@ IDENTITY_TRANSFORM = "1\n3\n" + "\n".join(["13", *_IDENTITY, " ".join(["0"] * 13
 VOICE = "en+f3"
 
 
-@pytest.fixture(autouse=True)
-def profile_home(tmp_path, monkeypatch):
-    """The user data directory, in the test's own directory: where `backcare enroll` saves the voice (every test
-    here: none may touch the person's own)."""
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+@pytest.fixture
+def profile_home():
+    """Where `backcare enroll` saves the voice: in the test's own user data directory (conftest.py)."""
     return profile_path()
 
 
@@ -137,7 +135,7 @@ def sound_of(sentence):
 
 
 @pytest.mark.parametrize("stop_with", [KeyboardInterrupt, EOFError], ids=["ctrl-c", "recording-ended"])
-def test_an_enrollment_stopped_midway_goes_on_where_it_stopped(content, profile_home, tmp_path, monkeypatch, stop_with):
+def test_an_enrollment_stopped_midway_goes_on_where_it_stopped(content, tmp_path, monkeypatch, stop_with):
     sentences = content.lines.enroll_sentences
     learned = []
     monkeypatch.setattr(enrollment, "learn", lambda recordings, dictionary, out: learned.extend(recordings) or len(learned))
@@ -247,8 +245,7 @@ def test_too_few_followed_changes_nothing(content, tmp_path):
 
 @pytest.mark.parametrize("failure, kept", [(TooFewFollowed("only 4 of the 20 sentences read could be followed"), False),
                                            (AdaptError("mllr_solve failed: out of memory"), True)], ids=["too-few", "other"])
-def test_readings_are_let_go_only_when_read_again_they_would_fail_again(content, profile_home, tmp_path, monkeypatch,
-                                                                        failure, kept):
+def test_readings_are_let_go_only_when_read_again_they_would_fail_again(content, tmp_path, monkeypatch, failure, kept):
     def learn(recordings, dictionary, out):
         raise failure
 
@@ -271,8 +268,7 @@ def test_the_session_applies_its_own_copy_of_the_profile(profile_home, tmp_path,
     assert copy.read_text() == IDENTITY_TRANSFORM
 
 
-def test_sentences_that_cannot_be_kept_are_told_once_and_the_enrollment_goes_on(content, profile_home, tmp_path,
-                                                                                  monkeypatch):
+def test_sentences_that_cannot_be_kept_are_told_once_and_the_enrollment_goes_on(content, tmp_path, monkeypatch):
     monkeypatch.setattr(enrollment, "learn", lambda recordings, dictionary, out: len(recordings))
     (tmp_path / "takes").write_text("a file where the directory should be")
     notices = []
@@ -356,7 +352,7 @@ def test_forget_removes_the_profile_and_any_sentences_read(profile_home, capsys)
     assert "no voice profile" in capsys.readouterr().err
 
 
-def test_a_microphone_lost_mid_enrollment_is_one_line_and_the_readings_stay(content, profile_home, monkeypatch, capsys):
+def test_a_microphone_lost_mid_enrollment_is_one_line_and_the_readings_stay(content, monkeypatch, capsys):
     """Unplugged after the first sentence: what was read is kept for the next run, and the person is told so."""
     import voice.audio
 

@@ -476,9 +476,8 @@ def test_understand_audio_batch_skips_comments_and_blank_lines(voices, tmp_path,
     assert lines[0]["intent"] == "stop" and lines[1]["error"].endswith("no such file")
 
 
-def test_live_loop_from_a_recording(voices, tmp_path, capsys, monkeypatch):
+def test_live_loop_from_a_recording(voices, tmp_path, capsys):
     """One WAV: 'guide massage', then mid-pause 'how much longer', then 'stop', through --input-audio --fast."""
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     path = conversation([(0.5, speak("guide massage", voices, voice=PERSON)),
                          (45.0, speak("how much longer", voices, voice=PERSON)),
                          (60.0, speak("stop the massage", voices, voice=PERSON))], tmp_path / "session.wav")
@@ -587,10 +586,9 @@ def test_in_a_room_the_assistant_does_not_answer_itself(room, voices, tmp_path):
     assert not any("printed only" in line for line in transcript)  # the assistant was heard in the room, not printed
 
 
-def test_a_recording_with_a_wake_phrase(voices, tmp_path, capsys, monkeypatch):
+def test_a_recording_with_a_wake_phrase(voices, tmp_path, capsys):
     """With --wake, an idle assistant ignores a request until the wake phrase, in a recording as at the microphone;
     right after it has spoken (the greeting, an answer that offers more), a reply needs no wake phrase."""
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     turns = [(0.5, "why does my back hurt after sex"), (4.5, "yes"),  # each within REPLY_SECONDS of the last reply
              (8.0, "hey coach"), (11.0, "what can i do to relieve the pain"),  # the wake phrase, though none is needed
              (30.0, "guide massage"),  # long after: ignored
