@@ -34,22 +34,28 @@ def shared_temp(tmp_path_factory):
     return base.parent if "PYTEST_XDIST_WORKER" in os.environ else base
 
 
+@pytest.fixture(scope="session")
+def cache_home(shared_temp):
+    """The user cache directory (XDG_CACHE_HOME) of every test in the run."""
+    return shared_temp / "cache-home"
+
+
 @pytest.fixture(autouse=True)
-def user_directories(shared_temp, tmp_path, monkeypatch):
+def user_directories(cache_home, tmp_path, monkeypatch):
     """Never the person's own: every test's user data directory (XDG_DATA_HOME: state, bookmark, voice profile) is
     its own, and its cache directory (XDG_CACHE_HOME) is one for the run. Tests that must compile the grammar
     themselves (offline, from nothing) set a cache directory of their own."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "user-data"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(shared_temp / "cache-home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache_home))
 
 
 @pytest.fixture(scope="session")
-def grammar_cache(content, shared_temp):
-    """The assistant's cache directory as `user_directories` sets it, with the bundled content's grammar compiled in it:
+def grammar_cache(content, shared_temp, cache_home):
+    """The assistant's cache directory under `cache_home`, with the bundled content's grammar compiled in it:
     compiling takes 5 to 7 s, so it is done once for both workers (the second waits on a lock)."""
     from voice.recognize import build_files
 
-    directory = shared_temp / "cache-home" / "backcare-voice"
+    directory = cache_home / "backcare-voice"
     directory.mkdir(parents=True, exist_ok=True)
     with open(shared_temp / "grammar-cache.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
