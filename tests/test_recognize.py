@@ -20,6 +20,7 @@ from voice.audio import SAMPLE_RATE, AudioError, Endpointing, load_wav, pink_noi
 from voice.cli import main
 from voice.grammar import compile_jsgf
 from voice.recognize import CHUNK_SECONDS, LONGEST_FILE_SECONDS, MIN_SCORE, Recognizer, build_files, echoed, utterance_score
+from voice.store import default_state_path
 
 from .audio_fixtures import FLITE_VOICES, conversation, speak, with_noise, with_quiet_around, write_wav
 
@@ -502,7 +503,7 @@ def test_a_session_through_a_real_sound_device(voices, tmp_path):
         "pcm.!default {\n  type asym\n"
         f'  capture.pcm {{ type file; slave.pcm "null"; file "/dev/null"; infile "{sound}"; format "raw" }}\n'
         '  playback.pcm "null"\n}\n')
-    environment = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
+    environment = {**os.environ, "HOME": str(tmp_path)}
     done = subprocess.run([sys.executable, "-m", "voice", "--seed", "1"], env=environment, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=180)
     assert done.returncode == 0 and done.stderr == "", done.stderr  # no device fell back, nothing went wrong
@@ -542,11 +543,10 @@ def test_in_a_room_the_assistant_does_not_answer_itself(room, voices, tmp_path):
     """The whole of `backcare` in real time, through PyAudio, ALSA and PulseAudio, with its own voice reaching the
     microphone: its greeting names "guide massage", and the sound system keeps what the microphone captures while the
     assistant speaks. The person speaks each turn once the assistant has fallen quiet, as people do."""
-    state = tmp_path / "data" / "backcare-voice" / "state.json"
+    state = default_state_path()  # the test's own user data directory (conftest.py)
     state.parent.mkdir(parents=True)
     state.write_text(json.dumps({"disclaimer_given": True, "bookmark": None}))  # no first-start note: a shorter session
-    environment = {**room, "XDG_DATA_HOME": str(tmp_path / "data")}
-    session = subprocess.Popen([sys.executable, "-m", "voice", "--seed", "1"], env=environment, stdin=subprocess.DEVNULL,
+    session = subprocess.Popen([sys.executable, "-m", "voice", "--seed", "1"], env=room, stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     shown: queue.Queue[str | None] = queue.Queue()  # what the session shows, notices too, line by line; None at its end
 
@@ -570,7 +570,7 @@ def test_in_a_room_the_assistant_does_not_answer_itself(room, voices, tmp_path):
     def say(text: str) -> None:
         turn = speak(text, voices, voice=PERSON)
         write_wav(tmp_path / "turn.wav", turn.samples())
-        subprocess.run(["aplay", "-q", str(tmp_path / "turn.wav")], env=environment, check=True)
+        subprocess.run(["aplay", "-q", str(tmp_path / "turn.wav")], env=room, check=True)
 
     try:
         after("backcare: ")  # the greeting, heard by the microphone too
