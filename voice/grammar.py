@@ -134,11 +134,11 @@ def compile_jsgf(intents: Intents, endings: tuple[str, ...] = ()) -> tuple[str, 
 
 def sample_sentences(intents: Intents, per_intent: int, seed: int = 0) -> list[tuple[str, str]]:
     """(intent, sentence): random sentences from each intent's templates, out_of_scope too, spelled as the
-    recognizer spells them (numbers as words).
+    recognizer spells them (numbers as words); about `per_intent` of them, an equal share from each template.
 
     Random rather than hassil's own sampler, which enumerates in order: its first few hundred sentences
     of an intent all come from its first template and differ only in the last list value."""
-    rng = random.Random()  # seeded afresh for each intent, below
+    rng = random.Random()  # seeded afresh for each template, below
     engine = get_rbnf_engine(intents.language)
 
     def draw(exp: Expression) -> str:
@@ -165,9 +165,11 @@ def sample_sentences(intents: Intents, per_intent: int, seed: int = 0) -> list[t
         intent = intents.intents.get(name)
         if intent is None:
             continue
-        templates = [s.expression for data in intent.data for s in data.sentences]
-        rng.seed(f"{seed}:{name}")  # editing one intent's templates leaves the others' draws as they were
-        sentences += [(name, " ".join(words_of(draw(rng.choice(templates)).replace("-", " ")))) for _ in range(per_intent)]
+        templates = [s for data in intent.data for s in data.sentences]
+        share = -(-per_intent // len(templates))
+        for template in templates:
+            rng.seed(f"{seed}:{name}:{template.text}")  # editing one template leaves the others' draws as they were
+            sentences += [(name, " ".join(words_of(draw(template.expression).replace("-", " ")))) for _ in range(share)]
     return sentences
 
 
