@@ -169,9 +169,8 @@ def enroll(content: Content, listen: Callable[[float], Iterator[bytes] | None], 
         speaker.say(rng.choice(content.lines.enroll_intro))
     recordings = record(content, listen, speaker, show, takes, rng, sounds_like, attempts, kept)
     if len(recordings) < MIN_SENTENCES:
-        kept = kept_so_far(takes, sentences)
-        raise AdaptError(f"only {len(recordings)} sentences were heard, {MIN_SENTENCES} are needed; "
-                         f"nothing was changed" + (f"; {kept}" if kept else ""))
+        raise AdaptError(stopped_short(f"only {len(recordings)} sentences were heard, {MIN_SENTENCES} are needed; "
+                                       "nothing was changed", takes, sentences))
     try:
         followed = learn(recordings, dictionary, out)
     except TooFewFollowed:
@@ -186,11 +185,11 @@ def enroll(content: Content, listen: Callable[[float], Iterator[bytes] | None], 
     show(f"learned from {followed} of {len(recordings)} sentences; saved to {out}")
 
 
-def kept_so_far(takes: Takes, sentences: Iterable[str]) -> str:
-    """What an enrollment that stopped short says of the sentences read, when they wait for the next run; else ""."""
-    if takes.lasting and takes.load(sentences):
-        return "the sentences read so far are kept, and `backcare enroll` goes on from there"
-    return ""
+def stopped_short(message: str, takes: Takes, sentences: Iterable[str]) -> str:
+    """`message`, and what an enrollment that stopped short says of the sentences read when they wait for the next
+    run."""
+    kept = "the sentences read so far are kept, and `backcare enroll` goes on from there"
+    return "; ".join(part for part in (message, kept if takes.lasting and takes.load(sentences) else "") if part)
 
 
 def forget(show: Callable[[str], None], takes: Takes) -> None:

@@ -153,7 +153,7 @@ def run_enroll(args, content: Content) -> int:
     from .adapt import AdaptError
     from .audio import AudioError, Microphone, load_wav
     from .cli_screen import TerminalScreen
-    from .enroll import MemoryTakes, TakesDirectory, enroll, forget, kept_so_far, listener
+    from .enroll import MemoryTakes, TakesDirectory, enroll, forget, listener, stopped_short
     from .listen import Recording
 
     screen = TerminalScreen()
@@ -177,10 +177,9 @@ def run_enroll(args, content: Content) -> int:
     except AdaptError as err:
         raise UsageError(f"backcare: {err}") from None
     except AudioError as err:  # the microphone stopped working midway
-        kept = kept_so_far(takes, content.lines.enroll_sentences)
-        raise UsageError(f"backcare: {err}" + (f"; {kept}" if kept else "")) from None
+        raise UsageError(stopped_short(f"backcare: {err}", takes, content.lines.enroll_sentences)) from None
     except KeyboardInterrupt:
-        kept = kept_so_far(takes, content.lines.enroll_sentences)
+        kept = stopped_short("", takes, content.lines.enroll_sentences)
         if kept:
             screen.notice(f"backcare: {kept}.")
         raise
