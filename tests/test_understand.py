@@ -22,7 +22,8 @@ DEV_SET_4 = Path(__file__).parent / "data" / "dev_set_4.tsv"
 DEV_SET_5 = Path(__file__).parent / "data" / "dev_set_5.tsv"
 DEV_SET_6 = Path(__file__).parent / "data" / "dev_set_6.tsv"
 DEV_SET_7 = Path(__file__).parent / "data" / "dev_set_7.tsv"
-DEV_SETS = (DEV_SET, DEV_SET_2, DEV_SET_3, DEV_SET_4, DEV_SET_5, DEV_SET_6, DEV_SET_7)
+DEV_SET_8 = Path(__file__).parent / "data" / "dev_set_8.tsv"
+DEV_SETS = (DEV_SET, DEV_SET_2, DEV_SET_3, DEV_SET_4, DEV_SET_5, DEV_SET_6, DEV_SET_7, DEV_SET_8)
 # Held out: written without sight of the templates, never tuned on (see its header).
 BLIND_SET = Path(__file__).parent / "data" / "blind_set.tsv"
 
