@@ -1,0 +1,116 @@
+"""Noise removal before decoding: a quiet room's audio reaches the decoders untouched, a noisy room's cleaned."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from voice.audio import MICROPHONE_CHUNK, SAMPLE_RATE, frame_loudness, pink_noise, with_noise_under
+from voice.denoise import GATE_SECONDS, ROOM_NOISE_RMS, Denoiser, NoiseGate, load_denoiser
+
+from .audio_fixtures import speak, with_quiet_around
+
+
+@pytest.fixture(scope="module")
+def denoiser():
+    return Denoiser()
+
+
+def pieces(samples: np.ndarray) -> list[np.ndarray]:
+    return [samples[start: start + MICROPHONE_CHUNK] for start in range(0, len(samples), MICROPHONE_CHUNK)]
+
+
+def through(gate: NoiseGate, samples: np.ndarray) -> np.ndarray:
+    out = [piece for chunk in pieces(samples) for piece in gate.feed(chunk)] + gate.finish()
+    return np.concatenate(out) if out else np.zeros(0, dtype="<i2")
+
+
+def rms(samples: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(samples.astype(np.float64) ** 2)))
+
+
+def noise(seconds: float, level: float, seed: int = 0) -> np.ndarray:
+    return np.clip(level * pink_noise(int(seconds * SAMPLE_RATE), np.random.default_rng(seed)), -32768, 32767).astype("<i2")
+
+
+def test_a_quiet_rooms_audio_reaches_the_decoders_untouched_in_the_same_pieces(denoiser, tmp_path):
+    turn = with_quiet_around(speak("how much longer", tmp_path)).samples()
+    gate = NoiseGate(denoiser)
+    out = [piece for chunk in pieces(turn) for piece in gate.feed(chunk)] + gate.finish()
+    assert gate.noisy is False
+    assert [len(piece) for piece in out] == [len(chunk) for chunk in pieces(turn)]
+    assert np.array_equal(np.concatenate(out), turn)
+
+
+def test_the_start_of_a_turn_is_held_until_the_room_is_measured(denoiser):
+    gate = NoiseGate(denoiser)
+    quiet = np.zeros(int(GATE_SECONDS * SAMPLE_RATE), dtype="<i2")
+    *before, last = pieces(quiet)
+    assert all(gate.feed(chunk) == [] for chunk in before)
+    assert gate.noisy is None
+    assert sum(len(piece) for piece in gate.feed(last)) == len(quiet)  # then all of it at once
+    assert gate.noisy is False
+
+
+def test_a_turn_shorter_than_the_measuring_time_is_decoded_whole_at_its_end(denoiser):
+    gate = NoiseGate(denoiser)
+    short = noise(0.1, 30)
+    assert gate.feed(short) == []
+    assert np.array_equal(np.concatenate(gate.finish()), short)
+
+
+def test_speech_at_the_very_start_of_a_turn_is_not_taken_for_a_noisy_room(denoiser, tmp_path):
+    """An audio file cut tight: the measured start is loud speech, not steady noise (RNNoise would cost it words)."""
+    turn = speak("i have a fever and my back hurts", tmp_path, voice="en-us").samples()
+    assert frame_loudness(turn[: int(GATE_SECONDS * SAMPLE_RATE)]).min() > ROOM_NOISE_RMS  # loud all through
+    gate = NoiseGate(denoiser)
+    assert np.array_equal(through(gate, turn), turn)
+    assert gate.noisy is False
+
+
+def test_a_noisy_rooms_noise_is_taken_out_and_the_speech_kept(denoiser, tmp_path):
+    """A fan at 10 dB under the voice: the quiet before the speech comes out far quieter, the speech about as loud,
+    and nothing is lost from the end of the turn."""
+    speech = with_quiet_around(speak("what can i do to relieve the pain", tmp_path, voice="flite:rms"))
+    fan = pink_noise(len(speech.samples()), np.random.default_rng(1))
+    turn = with_noise_under(speech, fan, 10).samples()
+    gate = NoiseGate(denoiser)
+    out = through(gate, turn)
+    assert gate.noisy is True
+    assert abs(len(out) - len(turn)) < 0.02 * SAMPLE_RATE
+    lead_in = slice(0, int(0.2 * SAMPLE_RATE))
+    assert rms(turn[lead_in]) > ROOM_NOISE_RMS
+    assert rms(out[lead_in]) < rms(turn[lead_in]) / 3  # at least 10 dB less noise
+    loud = np.abs(speech.samples()) > 1000
+    assert 0.5 < rms(out[: len(turn)][loud]) / rms(speech.samples()[loud]) < 2
+
+
+def test_each_turn_is_measured_afresh(denoiser):
+    fan, quiet = noise(0.5, 1000), noise(0.5, 30)
+    gates = [NoiseGate(denoiser) for _ in range(3)]
+    for gate, turn in zip(gates, (fan, quiet, fan)):
+        through(gate, turn)
+    assert [gate.noisy for gate in gates] == [True, False, True]
+
+
+def test_digital_silence_counts_as_a_quiet_room(denoiser):
+    gate = NoiseGate(denoiser)
+    through(gate, np.zeros(SAMPLE_RATE, dtype="<i2"))
+    assert gate.noisy is False
+
+
+def test_an_empty_turn_gives_nothing_to_decode(denoiser):
+    assert NoiseGate(denoiser).finish() == []
+
+
+
+def test_without_rnnoise_a_noisy_rooms_audio_passes_as_it_is(monkeypatch):
+    """A broken install loses the noise removal, not the microphone."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyrnnoise", None)  # importing it now fails
+    assert load_denoiser() is None
+    fan = noise(0.5, 1000)
+    gate = NoiseGate(None)
+    assert np.array_equal(through(gate, fan), fan)
+    assert gate.noisy is False
