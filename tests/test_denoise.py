@@ -103,7 +103,6 @@ def test_an_empty_turn_gives_nothing_to_decode(denoiser):
     assert NoiseGate(denoiser).finish() == []
 
 
-
 def test_without_rnnoise_a_noisy_rooms_audio_passes_as_it_is(monkeypatch):
     """A broken install loses the noise removal, not the microphone."""
     import sys
