@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voice.audio import MICROPHONE_CHUNK, SAMPLE_RATE, frame_loudness, pink_noise, with_noise_under
-from voice.denoise import GATE_SECONDS, ROOM_NOISE_RMS, Denoiser, NoiseGate, load_denoiser
+from voice.audio import LOUDNESS_FRAME, MICROPHONE_CHUNK, SAMPLE_RATE, frame_loudness, pink_noise, with_noise_under
+from voice.denoise import GATE_SECONDS, LONGEST_HOLD_SECONDS, ROOM_NOISE_RMS, Denoiser, NoiseGate, load_denoiser
 
 from .audio_fixtures import speak, with_quiet_around
 
@@ -23,6 +23,18 @@ def pieces(samples: np.ndarray) -> list[np.ndarray]:
 def through(gate: NoiseGate, samples: np.ndarray) -> np.ndarray:
     out = [piece for chunk in pieces(samples) for piece in gate.feed(chunk)] + gate.finish()
     return np.concatenate(out) if out else np.zeros(0, dtype="<i2")
+
+
+def fed_until_released(gate: NoiseGate, samples: np.ndarray) -> tuple[int, np.ndarray]:
+    """How many samples went in before the gate let any out, and all it let out."""
+    released_at, out = None, []
+    fed = 0
+    for chunk in pieces(samples):
+        fed += len(chunk)
+        out += gate.feed(chunk)
+        if out and released_at is None:
+            released_at = fed
+    return released_at, np.concatenate(out + gate.finish())
 
 
 def rms(samples: np.ndarray) -> float:
@@ -42,30 +54,55 @@ def test_a_quiet_rooms_audio_reaches_the_decoders_untouched_in_the_same_pieces(d
     assert np.array_equal(np.concatenate(out), turn)
 
 
-def test_the_start_of_a_turn_is_held_until_the_room_is_measured(denoiser):
+def test_a_quiet_start_passes_at_once(denoiser):
     gate = NoiseGate(denoiser)
-    quiet = np.zeros(int(GATE_SECONDS * SAMPLE_RATE), dtype="<i2")
-    *before, last = pieces(quiet)
+    quiet = noise(0.1, 30)
+    assert np.array_equal(np.concatenate(gate.feed(quiet)), quiet)
+    assert gate.noisy is False
+
+
+def test_a_steady_noise_is_held_until_the_room_is_measured_then_passed_on_cleaned(denoiser):
+    gate = NoiseGate(denoiser)
+    fan = noise(GATE_SECONDS, 1000)
+    *before, last = pieces(fan)
     assert all(gate.feed(chunk) == [] for chunk in before)
     assert gate.noisy is None
-    assert sum(len(piece) for piece in gate.feed(last)) == len(quiet)  # then all of it at once
-    assert gate.noisy is False
+    out = gate.feed(last) + gate.finish()  # then it all goes on, through RNNoise
+    assert gate.noisy is True
+    assert abs(sum(map(len, out)) - len(fan)) < 0.02 * SAMPLE_RATE
 
 
-def test_a_turn_shorter_than_the_measuring_time_is_decoded_whole_at_its_end(denoiser):
+def test_a_turn_too_short_to_measure_is_decoded_whole_at_its_end(denoiser):
     gate = NoiseGate(denoiser)
-    short = noise(0.1, 30)
+    short = noise(0.01, 1000)  # under one loudness frame
     assert gate.feed(short) == []
     assert np.array_equal(np.concatenate(gate.finish()), short)
-
-
-def test_speech_at_the_very_start_of_a_turn_is_not_taken_for_a_noisy_room(denoiser, tmp_path):
-    """An audio file cut tight: the measured start is loud speech, not steady noise (RNNoise would cost it words)."""
-    turn = speak("i have a fever and my back hurts", tmp_path, voice="en-us").samples()
-    assert frame_loudness(turn[: int(GATE_SECONDS * SAMPLE_RATE)]).min() > ROOM_NOISE_RMS  # loud all through
-    gate = NoiseGate(denoiser)
-    assert np.array_equal(through(gate, turn), turn)
     assert gate.noisy is False
+
+
+def test_speech_at_the_very_start_of_a_turn_is_held_until_a_pause_shows_the_room_quiet(denoiser, tmp_path):
+    """An audio file cut tight: its start is loud, uneven speech, with no quiet frame before the pause after "need"
+    (RNNoise would cost it words)."""
+    turn = speak("i need some relief what do you suggest", tmp_path, voice="en-us").samples()
+    loudness = frame_loudness(turn)
+    first_quiet = int(np.argmax(loudness <= ROOM_NOISE_RMS)) * LOUDNESS_FRAME
+    assert GATE_SECONDS * SAMPLE_RATE < first_quiet < LONGEST_HOLD_SECONDS * SAMPLE_RATE
+    released_at, out = fed_until_released(NoiseGate(denoiser), turn)
+    assert first_quiet < released_at <= first_quiet + LOUDNESS_FRAME + MICROPHONE_CHUNK
+    assert np.array_equal(out, turn)
+
+
+def test_speech_over_noise_from_the_first_sample_is_cleaned(denoiser, tmp_path):
+    """An audio file cut tight, recorded by a fan: no quiet frame ever comes, so after the longest hold the room
+    counts as noisy."""
+    speech = speak("what can i do to relieve the pain", tmp_path, voice="flite:rms")
+    fan = pink_noise(len(speech.samples()), np.random.default_rng(2))
+    turn = with_noise_under(speech, fan, 10).samples()
+    gate = NoiseGate(denoiser)
+    released_at, out = fed_until_released(gate, turn)
+    assert LONGEST_HOLD_SECONDS * SAMPLE_RATE <= released_at < LONGEST_HOLD_SECONDS * SAMPLE_RATE + MICROPHONE_CHUNK
+    assert gate.noisy is True
+    assert abs(len(out) - len(turn)) < 0.02 * SAMPLE_RATE
 
 
 def test_a_noisy_rooms_noise_is_taken_out_and_the_speech_kept(denoiser, tmp_path):
@@ -111,5 +148,5 @@ def test_without_rnnoise_a_noisy_rooms_audio_passes_as_it_is(monkeypatch):
     assert load_denoiser() is None
     fan = noise(0.5, 1000)
     gate = NoiseGate(None)
-    assert np.array_equal(through(gate, fan), fan)
+    assert np.array_equal(np.concatenate(gate.feed(fan)), fan)  # nothing held: there is nothing to measure for
     assert gate.noisy is False
