@@ -20,12 +20,7 @@ def pieces(samples: np.ndarray) -> list[np.ndarray]:
     return [samples[start: start + MICROPHONE_CHUNK] for start in range(0, len(samples), MICROPHONE_CHUNK)]
 
 
-def through(gate: NoiseGate, samples: np.ndarray) -> np.ndarray:
-    out = [piece for chunk in pieces(samples) for piece in gate.feed(chunk)] + gate.finish()
-    return np.concatenate(out) if out else np.zeros(0, dtype="<i2")
-
-
-def fed_until_released(gate: NoiseGate, samples: np.ndarray) -> tuple[int, np.ndarray]:
+def fed_until_released(gate: NoiseGate, samples: np.ndarray) -> tuple[int | None, np.ndarray]:
     """How many samples went in before the gate let any out, and all it let out."""
     released_at, out = None, []
     fed = 0
@@ -34,7 +29,12 @@ def fed_until_released(gate: NoiseGate, samples: np.ndarray) -> tuple[int, np.nd
         out += gate.feed(chunk)
         if out and released_at is None:
             released_at = fed
-    return released_at, np.concatenate(out + gate.finish())
+    out += gate.finish()
+    return released_at, np.concatenate(out) if out else np.zeros(0, dtype="<i2")
+
+
+def through(gate: NoiseGate, samples: np.ndarray) -> np.ndarray:
+    return fed_until_released(gate, samples)[1]
 
 
 def rms(samples: np.ndarray) -> float:
@@ -81,7 +81,7 @@ def test_a_turn_too_short_to_measure_is_decoded_whole_at_its_end(denoiser):
 
 
 def test_speech_at_the_very_start_of_a_turn_is_held_until_a_pause_shows_the_room_quiet(denoiser, tmp_path):
-    """An audio file cut tight: its start is loud, uneven speech, with no quiet frame before the pause after "need"
+    """An audio file cut tight: its start is loud, uneven speech, with no quiet frame for longer than GATE_SECONDS
     (RNNoise would cost it words)."""
     turn = speak("i need some relief what do you suggest", tmp_path, voice="en-us").samples()
     loudness = frame_loudness(turn)

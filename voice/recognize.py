@@ -91,7 +91,8 @@ MIN_SCORE = -10.0
 # scripts/tune's decodes judged again (one-off /tmp script), at -10, raise 2 / 3 / 4 / 5 / 6: 604 / 20 / 43,
 # 594 / 18 / 41, 588 / 17 / 36, 579 / 17 / 35, 577 / 15 / 33 (clean unchanged; before the denoiser, raise 2:
 # 490 / 30 / 30). 4 takes back 7 of the 13 extra off-topic clips for 16 of the 114 sentences gained. Decoded again
-# with the gate's longer hold for an uneven start (voice/denoise.py LONGEST_HOLD_SECONDS, 0.75 s then), the same figures.
+# with the gate's longer hold for an uneven start (voice/denoise.py LONGEST_HOLD_SECONDS, 0.75 s then): the same
+# figures.
 # The room is measured without the noise floor now: digital silence reads quieter than the 41 dB above says.
 NOISY_ROOM_RAISE = 4.0
 QUIET_ROOM_SNR_DB = 30.0
