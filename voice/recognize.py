@@ -131,8 +131,8 @@ NGRAM_MIN_CONFIDENCE = 0.8
 # -8 the same 59 of 96 warning sentences heard; -6, 58, with 3 fewer of 660 off-topic clips taken.
 # A free loop of words around a symptom in the grammar instead heard them all, but took 92 of 120 off-topic
 # sentences for requests and decoded 1.8 times slower.
-# Not kept: asking the grammar or the open-vocabulary decoder to hear a warning too (README, "A warning symptom is
-# heard in any words"): fewer off-topic clips taken, but warnings said together with another request were lost.
+# Not kept: asking the grammar or the open-vocabulary decoder to hear a warning too (docs/measurements.md, "A warning
+# symptom is heard in any words"): fewer off-topic clips taken, but warnings said together with another request were lost.
 SYMPTOM_MIN_SCORE = -8.0
 # A fourth decoder, open-vocabulary (PocketSphinx's own English language model and dictionary, see OPEN_OPTIONS
 # in voice/decoders.py), hears paraphrases in words our sentences do not use. When the grammar's sentence is
