@@ -333,6 +333,7 @@ def main() -> int:
     plots: list[str] = []
     from bench_audio import bench_audio, bench_audio_speed  # noqa: E402 (scripts/ is on sys.path when run as a script)
     from bench_endpointing import bench_endpointing  # noqa: E402
+    from bench_live import bench_live  # noqa: E402
     from bench_enroll import bench_enroll  # noqa: E402
 
     steps = [
@@ -343,6 +344,7 @@ def main() -> int:
         ("soak", lambda: bench_soak(content, understander, 200 if args.quick else 5000)),
         ("live memory", bench_live_memory),
         ("audio speed", lambda: bench_audio_speed(understander, quick=args.quick, docs=DOCS)),
+        ("live commands", lambda: bench_live(understander, quick=args.quick)),
         ("audio", lambda: bench_audio(content, understander, quick=args.quick, docs=DOCS)),
         ("endpointing", lambda: bench_endpointing(quick=args.quick)),
         ("enrollment", lambda: bench_enroll(content, understander, quick=args.quick)),

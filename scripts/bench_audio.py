@@ -53,7 +53,7 @@ def bench_audio(content, understander, quick: bool, docs: Path):
     blind_off_rows = [r for r in blind if not r[0]][: 6 if quick else 60]
     voices = ["en-us+m3"] if quick else ["en-us+m3", "en-us", "en+f3"]
     directory = Path(tempfile.mkdtemp(prefix="backcare-bench-audio-"))
-    babble = _babble(off_topic, directory)
+    babble = babble_noise(off_topic, directory)
     # flite's voices on the other core meanwhile, with a recognizer of their own. Its results are the same as decoded
     # here after the rest, figure for figure (checked on a full run). Nothing here is timed: see bench_audio_speed.
     flite = in_a_second_process(lambda: _flite_voices(understander, [in_scope, off_topic, blind_in_rows, blind_off_rows],
@@ -182,7 +182,7 @@ def bench_audio_speed(understander, quick: bool, docs: Path):
     in_scope = in_scope[: 4 if quick else 40]
     voices = ["en-us+m3"] if quick else ["en-us+m3", "en-us", "en+f3"]
     directory = Path(tempfile.mkdtemp(prefix="backcare-bench-speed-"))
-    babble = _babble(off_topic, directory)
+    babble = babble_noise(off_topic, directory)
     spoken = [(intent, speak(text, directory, voice=voices[i % len(voices)])) for i, (intent, _, text) in enumerate(in_scope)]
     recognizer = Recognizer(understander)
     ends, fast_ends, quiet_ends, stock_ends = [], [], [], []
@@ -369,7 +369,8 @@ def _stock(understander, clip):
     return understander.understand(text).intent, time.perf_counter() - start
 
 
-def _babble(off_topic, directory):
+def babble_noise(off_topic, directory):
+    """Speech-like noise, a television or people talking: six off-topic sentences spoken at once, in two voices."""
     import numpy as np
 
     clips = [speak(text, directory, voice=v).samples() for (_, _, text), v in zip(off_topic[:6], ["en-us", "en+f3"] * 3)]

@@ -72,14 +72,15 @@ def _trial(texts: list[str], rng: random.Random, directory: Path) -> Trial:
         first = speak(" ".join(words[:half]), directory).samples()
         second = speak(" ".join(words[half:]), directory).samples()
         hesitation = np.zeros(int(rng.uniform(0.3, 0.6) * SAMPLE_RATE), dtype=np.int16)
-        samples = np.concatenate([_trim(first), hesitation, _trim(second)])
+        samples = np.concatenate([without_padding(first), hesitation, without_padding(second)])
         turns.append((t, samples))
         t += len(samples) / SAMPLE_RATE + rng.uniform(1.2, 2.5)
     return Trial(turns, int((t + 1.0) * SAMPLE_RATE))
 
 
-def _trim(samples: np.ndarray) -> np.ndarray:
-    """espeak-ng pads its output with silence; the hesitation should be the only gap inside a turn."""
+def without_padding(samples: np.ndarray) -> np.ndarray:
+    """espeak-ng and flite pad their output with silence: where a turn's hesitation or its end is, is where its sound
+    stops."""
     loud = np.flatnonzero(np.abs(samples) > 200)
     return samples[loud[0]: loud[-1] + 1] if len(loud) else samples
 

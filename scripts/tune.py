@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import Section, show  # noqa: E402
-from bench_audio import _babble  # noqa: E402
+from bench_audio import babble_noise  # noqa: E402
 from tests.audio_fixtures import FLITE_VOICES, VOICES, speak  # noqa: E402
 from tests.test_understand import load_dev_set  # noqa: E402
 from trials import decode, in_a_second_process, noisy, outcomes, with_quiet_around  # noqa: E402
@@ -62,7 +62,7 @@ def main() -> int:
     understander = Understander(load_content())
     rows = tuning_rows(max(1, args.every))
     directory = Path(tempfile.mkdtemp(prefix="backcare-tune-"))
-    babble = _babble([row for row in load_dev_set() if row[0] is None], directory)  # other sentences than the ones judged
+    babble = babble_noise([row for row in load_dev_set() if row[0] is None], directory)  # other sentences than the ones judged
     (first, first_voices), (second, second_voices) = FAMILIES.items()
     waiting = in_a_second_process(lambda: decode_family(understander, second_voices, rows, directory, babble))
     scored = {first: decode_family(understander, first_voices, rows, directory, babble), second: waiting()}
