@@ -32,7 +32,7 @@ COMMANDS = [("how much longer", "time_left"), ("pause", "pause"), ("stop", "stop
             ("next", "next"), ("repeat", "repeat"), ("slower", "slower"), ("faster", "faster"),
             ("previous", "previous"), ("how much longer", "time_left")]
 VOICES = ("en-us", "flite:rms")
-# (name, noise kind, speech power over noise power in dB; None: a quiet room, noise 60 dB under the speech)
+# (name, noise kind, speech power over noise power in dB: the quiet room's faint noise is 60 dB under the speech)
 ROOMS = [("quiet room", "pink", 60), ("fan, 20 dB", "pink", 20), ("fan, 10 dB", "pink", 10),
          ("television babble, 10 dB", "babble", 10)]
 GAP_SECONDS = (1.5, 2.5)  # between one command's end and the next one's start
