@@ -24,6 +24,7 @@ from tests.audio_fixtures import speak, with_noise  # noqa: E402
 from tests.test_understand import load_dev_set  # noqa: E402
 from voice.audio import SAMPLE_RATE, AudioClip, Endpointing, Microphone  # noqa: E402
 from voice.clock import RealClock  # noqa: E402
+from voice.denoise import load_denoiser  # noqa: E402
 from voice.listen import MicrophoneEars, Recording  # noqa: E402
 from voice.recognize import Recognizer  # noqa: E402
 
@@ -52,7 +53,7 @@ def bench_live(understander, quick: bool):
     for room, kind, snr in ROOMS:
         recording, ends, intents = _recording(commands, kind, snr, babble, directory)
         source = Recording(recording, clock)
-        ears = MicrophoneEars(understander, microphone=Microphone(Endpointing(), source=source), recognizer=recognizer,
+        ears = MicrophoneEars(understander, microphone=Microphone(Endpointing(), source=source, denoiser=load_denoiser()), recognizer=recognizer,
                               clock=clock)
         latencies, right, strays, counted = [], 0, 0, 0
         while not source.finished:

@@ -357,7 +357,7 @@ def test_a_microphone_lost_mid_enrollment_is_one_line_and_the_readings_stay(cont
     import voice.audio
 
     class Unplugged:
-        def __init__(self, settings, source=None):
+        def __init__(self, settings, source=None, denoiser=None):
             pass
 
         def close(self):

@@ -19,10 +19,14 @@ import wave
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import OneLineError
+
+if TYPE_CHECKING:
+    from .denoise import Denoiser
 
 SAMPLE_RATE = 16000
 # Samples the microphone hands over at a time (SpeechRecognition's default): 64 ms. The recognizer decodes each
@@ -69,10 +73,17 @@ class AudioClip:
         return (self.pcm[offset: offset + step] for offset in range(0, len(self.pcm), step))
 
 
-# The energy threshold is at least this many times the room noise measured at start. Over a fan (pink
-# noise at RMS 300), with 0.7 s end silence: 2 times cut 16 of 20 three-turn recordings right, 3 times 20,
-# 5 times 19 (scripts/bench_endpointing.py, one-off sweep).
+# The energy threshold is at least this many times the room noise measured at start, as the endpointing hears it.
+# Chosen when it heard the audio as captured: over a fan (pink noise at RMS 300), with 0.7 s end silence, 2 times cut
+# 16 of 20 three-turn recordings right, 3 times 20, 5 times 19 (scripts/bench_endpointing.py, one-off sweep). Now it
+# hears the audio with the noise taken out (DenoisedReads), and a fan measures next to nothing; what it still counts
+# is what RNNoise leaves in, other people talking.
 NOISE_MARGIN = 3.0
+# With the noise taken out for the endpointing (DenoisedReads), the threshold is at least this share of the room noise as
+# captured: RNNoise lets a rare 64 ms of it through, at up to a fifth of its loudness (pink and white noise 10 dB
+# under the speech: 3 and 4 of 347 noise-only chunks above 100, none above 200), and one after a command held the end
+# of the turn back by another 0.7 s.
+DENOISED_NOISE_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -81,7 +92,7 @@ class Endpointing:
     SpeechRecognition's endpointing). Defaults measured by scripts/bench (scripts/bench_endpointing.py): a
     person lying down speaks softly and hesitates mid-sentence. 0.7 s of quiet kept every hesitating turn
     whole where 0.5 s split most; an energy floor of 100 kept soft speech (-18 dB) where 300 lost 5 in 20.
-    Over a fan the threshold rises with the room noise measured at start (NOISE_MARGIN)."""
+    The threshold rises with the room noise measured at start (NOISE_MARGIN, DENOISED_NOISE_SHARE)."""
 
     end_silence: float = 0.7  # seconds of quiet that end an utterance
     energy_threshold: float = 100.0  # RMS on the 16-bit scale below which a frame is quiet
@@ -107,19 +118,24 @@ class Endpointing:
 KEPT_QUIET_SECONDS = 0.25
 
 
-def trim_quiet(chunks: Iterable[bytes], threshold: float, keep: float = KEPT_QUIET_SECONDS) -> Iterator[bytes]:
+def trim_quiet(chunks: Iterable[bytes | tuple[bytes, bytes]], threshold: float,
+               keep: float = KEPT_QUIET_SECONDS) -> Iterator[bytes]:
     """A turn's audio with at most `keep` seconds of quiet (64 ms pieces at or below `threshold` RMS, as the endpointing
     judges them) before its first loud piece and after its last; quiet between loud pieces is all kept. Quiet after
     speech is passed on at once up to `keep`, so nothing is left to decode when the turn ends, and held beyond it until
     more speech shows it was a pause within the turn. Audio with no loud piece is passed on whole: there is nothing to
-    tell apart. Empty chunks (a source at its end hands them over) give nothing: PocketSphinx refuses them."""
+    tell apart. Empty chunks (a source at its end hands them over) give nothing: PocketSphinx refuses them.
+
+    A chunk may be a pair (what the endpointing heard, as captured): loudness is judged on the first, the second is
+    passed on (see DenoisedReads)."""
     most = round(keep * SAMPLE_RATE / MICROPHONE_CHUNK)
     held: list[bytes] = []  # quiet not passed on yet
     spoke, since = False, 0  # a loud piece seen; quiet pieces since the last one
     for chunk in chunks:
-        for offset in range(0, len(chunk), 2 * MICROPHONE_CHUNK):
-            piece = chunk[offset: offset + 2 * MICROPHONE_CHUNK]
-            if is_loud(piece, threshold):
+        heard, captured = chunk if isinstance(chunk, tuple) else (chunk, chunk)
+        for offset in range(0, len(captured), 2 * MICROPHONE_CHUNK):
+            piece = captured[offset: offset + 2 * MICROPHONE_CHUNK]
+            if is_loud(heard[offset: offset + 2 * MICROPHONE_CHUNK], threshold):
                 yield from held if spoke else held[max(0, len(held) - most):]
                 held, spoke, since = [], True, 0
                 yield piece
@@ -139,8 +155,13 @@ def handed_over(clip: AudioClip, threshold: float = Endpointing.energy_threshold
 
 def is_loud(piece: bytes, threshold: float) -> bool:
     """Whether 16-bit audio is above `threshold` RMS: speech, as the endpointing judges a 64 ms piece."""
-    samples = np.frombuffer(piece[: len(piece) // 2 * 2], dtype="<i2").astype(np.float64)
-    return bool(len(samples)) and float(np.sqrt(np.mean(samples ** 2))) > threshold
+    return len(piece) >= 2 and rms(piece) > threshold
+
+
+def rms(pcm: bytes) -> float:
+    """The loudness of 16-bit audio (0 for none)."""
+    samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float64)
+    return float(np.sqrt(np.mean(samples ** 2))) if len(samples) else 0.0
 
 
 # How loud an utterance is, measured in frames of this many samples (16 ms, four to a microphone chunk).
@@ -289,8 +310,10 @@ class Microphone:
     """The microphone through SpeechRecognition (PyAudio), with our endpointing settings; also how a
     recording is heard (voice/listen.py Recording), so both share one endpointing."""
 
-    def __init__(self, settings: Endpointing = Endpointing(), source=None, patience: float = MICROPHONE_PATIENCE_SECONDS):
-        """`source`: a SpeechRecognition AudioSource to use instead of the default microphone (a recording)."""
+    def __init__(self, settings: Endpointing = Endpointing(), source=None, patience: float = MICROPHONE_PATIENCE_SECONDS,
+                 denoiser: Denoiser | None = None):
+        """`source`: a SpeechRecognition AudioSource to use instead of the default microphone (a recording).
+        `denoiser`: what the endpointing hears through (see DenoisedReads); none, it hears the audio as captured."""
         try:
             import speech_recognition as sr
 
@@ -301,6 +324,9 @@ class Microphone:
             if self.stream.stream is None:  # SpeechRecognition swallows PyAudio's error and leaves no stream
                 raise AudioError("no microphone found (no audio input device could be opened)")
             self.stream.stream = self.reads = MicrophoneReads(self.stream.stream, patience)
+            self.denoised = None if denoiser is None else DenoisedReads(self.reads, denoiser)
+            if self.denoised is not None:
+                self.stream.stream = self.denoised
             self.recognizer = sr.Recognizer()
             self.recognizer.pause_threshold = settings.end_silence
             self.recognizer.non_speaking_duration = settings.lead_in
@@ -310,8 +336,9 @@ class Microphone:
             # person talks, and cut the turns of people who hesitate (scripts/bench_endpointing.py).
             self.recognizer.dynamic_energy_threshold = False
             if settings.calibration > 0:
-                noise = self._room_noise(settings.calibration)
-                self.recognizer.energy_threshold = max(settings.energy_threshold, NOISE_MARGIN * noise)
+                heard, captured = self._room_noise(settings.calibration)
+                self.recognizer.energy_threshold = max(settings.energy_threshold, NOISE_MARGIN * heard,
+                                                       DENOISED_NOISE_SHARE * captured if self.denoised else 0.0)
         except AudioError:
             raise
         except (ImportError, AttributeError) as err:  # SpeechRecognition says AttributeError for a missing PyAudio
@@ -319,17 +346,16 @@ class Microphone:
         except Exception as err:  # PyAudio raises OSError or its own errors for a missing device
             raise AudioError(f"no microphone found ({type(err).__name__}: {err})") from None
 
-    def _room_noise(self, seconds: float) -> float:
-        """RMS of the room in the first `seconds` (16-bit scale): the median over 64 ms chunks, so that a
-        word said meanwhile does not raise the threshold above the person's voice."""
+    def _room_noise(self, seconds: float) -> tuple[float, float]:
+        """RMS of the room in the first `seconds` (16-bit scale), as the endpointing hears it and as captured: the
+        median over 64 ms chunks, so that a word said meanwhile does not raise the threshold above the person's voice."""
         source = self.stream
         levels = []
         for _ in range(round(seconds * source.SAMPLE_RATE / source.CHUNK) or 1):
             chunk = source.stream.read(source.CHUNK)
-            samples = np.frombuffer(chunk[: len(chunk) // 2 * 2], dtype="<i2").astype(np.float64)
-            if len(samples):
-                levels.append(np.sqrt(np.mean(samples ** 2)))
-        return float(np.median(levels)) if levels else 0.0
+            if chunk:
+                levels.append([rms(chunk), rms(self.denoised.captured(len(chunk)) if self.denoised else chunk)])
+        return tuple(np.median(levels, axis=0)) if levels else (0.0, 0.0)
 
     def listen(self, timeout: float | None) -> Iterator[bytes] | None:
         """The next utterance in chunks as it is spoken (16 kHz, 16-bit), so that it can be decoded while
@@ -342,8 +368,16 @@ class Microphone:
             first = next(chunks)
         except (self.sr.WaitTimeoutError, StopIteration):
             return None
-        pcm = (audio.get_raw_data(convert_rate=SAMPLE_RATE, convert_width=2) for audio in itertools.chain([first], chunks))
+        pcm = (self._heard_and_captured(audio) for audio in itertools.chain([first], chunks))
         return trim_quiet(pcm, self.recognizer.energy_threshold)
+
+    def _heard_and_captured(self, audio) -> tuple[bytes, bytes]:
+        """A piece SpeechRecognition handed over, as the endpointing heard it and as the microphone captured it: the
+        captured audio of the same stretch, which is the last that was read (SpeechRecognition hands each piece over as
+        soon as it has read it)."""
+        captured = audio if self.denoised is None else self.sr.AudioData(
+            self.denoised.captured(len(audio.frame_data)), audio.sample_rate, audio.sample_width)
+        return tuple(a.get_raw_data(convert_rate=SAMPLE_RATE, convert_width=2) for a in (audio, captured))
 
     def _heard(self, timeout: float | None) -> Iterator:
         self.reads.drop_unheard()
@@ -407,6 +441,52 @@ class MicrophoneReads:
     def close(self) -> None:
         self.stop()
         self.stream.close()
+
+
+class DenoisedReads:
+    """What SpeechRecognition's endpointing reads: the microphone's audio with the room's noise taken out by RNNoise
+    (voice/denoise.py), read for read and byte for byte as long. Its energy threshold tells speech from a quiet room,
+    and over a fan the speech stood only as far above the noise as the threshold had to (NOISE_MARGIN), so words
+    fell below it and turns were cut in two or lost. The decoders still get the audio as captured (captured()): they
+    take the noise out themselves, only when the room is noisy (voice/denoise.py NoiseGate), and measure how noisy
+    it is (voice/recognize.py NOISY_ROOM_RAISE)."""
+
+    def __init__(self, stream, denoiser: Denoiser):
+        self.stream, self.denoiser = stream, denoiser
+        self.recent = bytearray()  # the latest CAPTURED_KEPT_SECONDS as captured
+        self.ahead = np.zeros(0, dtype="<i2")  # denoised audio not read yet
+        self.behind = RNNOISE_DELAY_SAMPLES  # how far what is read lags behind what was captured
+
+    def read(self, frames: int) -> bytes:
+        pcm = self.stream.read(frames)
+        pcm = pcm[: len(pcm) // 2 * 2]
+        self.recent += pcm
+        del self.recent[: max(0, len(self.recent) - int(CAPTURED_KEPT_SECONDS * SAMPLE_RATE) * 2)]
+        # RNNoise hands back a little more or less than it was given (it works in 10 ms frames at 48 kHz): silence
+        # makes up for what is missing, and what is read falls that much further behind.
+        out = np.concatenate([self.ahead, self.denoiser.feed(np.frombuffer(pcm, dtype="<i2"))])
+        wanted = len(pcm) // 2
+        missing = max(0, wanted - len(out))
+        self.behind += missing
+        out = np.concatenate([np.zeros(missing, dtype="<i2"), out])
+        self.ahead = out[wanted:]
+        return out[:wanted].astype("<i2").tobytes()
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def captured(self, length: int) -> bytes:
+        """The captured audio of the last `length` bytes read: the same stretch of sound. The decoders' quiet before a
+        turn is measured in it (voice/denoise.py NoiseGate), and read a chunk late it held the speech's first sound."""
+        end = len(self.recent) - 2 * self.behind
+        return bytes(max(0, length - end)) + bytes(self.recent[max(0, end - length): max(0, end)])
+
+
+# SpeechRecognition hands over at most its lead-in (Endpointing.lead_in, at most 0.5 s) and one chunk at a time.
+CAPTURED_KEPT_SECONDS = 2.0
+# How far RNNoise's output lags its input, besides what it holds back (pyrnnoise 0.2.7, measured by cross-correlating
+# a sentence with its denoised self): 20 ms.
+RNNOISE_DELAY_SAMPLES = 320
 
 
 def _device_failures_told(chunks: Iterator) -> Iterator:

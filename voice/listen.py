@@ -19,6 +19,7 @@ import speech_recognition as sr
 
 from .audio import MICROPHONE_CHUNK, SAMPLE_RATE, AudioClip, AudioError, Endpointing, Microphone, load_wav
 from .clock import Clock, RealClock
+from .denoise import load_denoiser
 from .dialogue import WOKEN
 from .recognize import Recognizer, RecognizerError
 from .understand import Understander, Understanding
@@ -97,7 +98,7 @@ class MicrophoneEars:
                  microphone: Microphone | None = None, recognizer: Recognizer | None = None, clock: Clock | None = None,
                  adaptation: Path | None = None):
         # The microphone first: a person without one hears so at once, not after the recognizer's seconds of loading.
-        self.microphone = microphone or Microphone(settings)
+        self.microphone = microphone or Microphone(settings, denoiser=load_denoiser())
         try:
             self.recognizer = recognizer or Recognizer(understander, wake=wake, adaptation=adaptation)
         except BaseException:
@@ -197,7 +198,7 @@ class AudioFileEars:
                  settings: Endpointing = Endpointing(), wake: str | None = None, adaptation: Path | None = None):
         self.recording = Recording(load_wav(path), clock)
         self.ears = MicrophoneEars(understander, wake=wake, settings=settings,
-                                   microphone=Microphone(settings, source=self.recording), recognizer=recognizer, clock=clock,
+                                   microphone=Microphone(settings, source=self.recording, denoiser=load_denoiser()), recognizer=recognizer, clock=clock,
                                    adaptation=adaptation)
 
     @property

@@ -152,6 +152,7 @@ def run_enroll(args, content: Content) -> int:
     is a whole enrollment in itself: nothing of it is kept for a later run)."""
     from .adapt import AdaptError
     from .audio import AudioError, Microphone, load_wav
+    from .denoise import load_denoiser
     from .cli_screen import TerminalScreen
     from .enroll import MemoryTakes, TakesDirectory, enroll, forget, listener, stopped_short
     from .listen import Recording
@@ -166,7 +167,7 @@ def run_enroll(args, content: Content) -> int:
     clock: Clock = VirtualClock() if args.fast else RealClock()
     try:
         recording = Recording(load_wav(args.input_audio), clock) if args.input_audio else None
-        microphone = Microphone(endpointing(args), source=recording)
+        microphone = Microphone(endpointing(args), source=recording, denoiser=load_denoiser())
     except AudioError as err:
         raise UsageError(f"backcare: {err}") from None
     speaker = _open_speaker(args, clock, screen, None, None, printed=sys.stdout)  # enrollment shows only its sentences
