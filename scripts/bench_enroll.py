@@ -22,6 +22,7 @@ from trials import decode, in_a_second_process, noisy, outcomes, with_quiet_arou
 from voice.adapt import ReadingCheck, enrollment_dictionary, learn  # noqa: E402
 from voice.audio import Microphone, load_wav  # noqa: E402
 from voice.clock import VirtualClock  # noqa: E402
+from voice.denoise import load_denoiser  # noqa: E402
 from voice.enroll import MemoryTakes, listener, record  # noqa: E402
 from voice.listen import Recording  # noqa: E402
 from voice.recognize import Recognizer  # noqa: E402
@@ -41,7 +42,7 @@ def enrolled(content, voice: str, directory: Path) -> tuple[Path, int, int]:
         turns.append((start, clip))
         start += clip.seconds + GAP_SECONDS
     recording = Recording(load_wav(conversation(turns, directory / f"enroll-{voice.replace(':', '-')}.wav")), VirtualClock())
-    microphone = Microphone(source=recording)
+    microphone = Microphone(source=recording, denoiser=load_denoiser())  # as `backcare enroll` hears
     dictionary = enrollment_dictionary(content)
     recordings = record(content, listener(microphone, recording), PrintSpeaker(stream=None), lambda _: None, MemoryTakes(),
                         random.Random(0), ReadingCheck(content, dictionary), attempts=1)
