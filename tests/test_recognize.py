@@ -509,6 +509,21 @@ def test_live_loop_from_a_recording(voices, tmp_path, capsys):
     assert out.index("Step one") < out.index("seconds left") < out.index("stopped")
 
 
+def test_a_recording_that_starts_with_speech_is_told_not_lost_in_silence(voices, tmp_path, capsys):
+    """The calibration takes its first 0.5 s for the room: speech there sets the threshold above the voice, and nothing
+    is heard. The person is told why, and what to pass instead."""
+    path = conversation([(0.0, speak("guide massage", voices, voice="en-us"))], tmp_path / "tight.wav")
+    assert main(["--input-audio", str(path), "--fast", "--seed", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "Step one" not in captured.out
+    assert captured.err.strip().splitlines()[-1] == (f"backcare: no speech was heard in {path}: nothing stood out from its "
+                                                     "first 0.5 s, taken for the room; if it starts with speech, pass "
+                                                     "--calibration 0")
+    assert main(["--input-audio", str(path), "--fast", "--seed", "1", "--calibration", "0"]) == 0
+    captured = capsys.readouterr()
+    assert "Step one" in captured.out and "no speech was heard" not in captured.err
+
+
 def test_a_session_through_a_real_sound_device(voices, tmp_path):
     """`backcare` itself, through PyAudio and ALSA as on a person's machine: the sound device is ALSA's own, its
     file plugin standing in for the microphone (it hands over a recording, as fast as it is read) and its null

@@ -197,6 +197,7 @@ class AudioFileEars:
     def __init__(self, path: Path, understander: Understander, clock: Clock, recognizer: Recognizer | None = None,
                  settings: Endpointing = Endpointing(), wake: str | None = None, adaptation: Path | None = None):
         self.recording = Recording(load_wav(path), clock)
+        self.turns = 0  # heard, understood or not
         self.ears = MicrophoneEars(understander, wake=wake, settings=settings,
                                    microphone=Microphone(settings, source=self.recording, denoiser=load_denoiser()), recognizer=recognizer, clock=clock,
                                    adaptation=adaptation)
@@ -211,6 +212,7 @@ class AudioFileEars:
         heard = self.ears.listen(timeout, idle, until)
         if self.recording.finished and (heard is None or not heard.text):  # only the silence at its end
             raise EOFError
+        self.turns += heard is not None
         return heard
 
     def close(self) -> None:

@@ -103,6 +103,8 @@ def run_live(args, content: Content) -> int:
                           on_spoken=screen.spoken, wake=getattr(ears, "wake", None))  # none when typing
     try:
         converse(assistant, ears, clock, screen, refresh=None if args.fast else REFRESH_SECONDS)
+        if args.input_audio and not ears.turns:  # an AudioFileEars; else the session just ends, and nobody knows why
+            screen.notice(unheard_recording(args.input_audio, endpointing(args).calibration))
     finally:
         speaker.close()
         getattr(ears, "close", lambda: None)()
@@ -127,6 +129,15 @@ def _open_ears(args, understander: Understander, clock: Clock, screen: Screen) -
     return MicrophoneThenKeyboard(
         lambda: MicrophoneEars(understander, wake=args.wake, settings=settings, clock=clock, adaptation=adaptation),
         lambda: KeyboardEars(understander), screen.notice, clock)
+
+
+def unheard_recording(path: str, calibration: float) -> str:
+    """What to tell someone whose recording gave no turn at all. The likeliest cause: it starts with speech, which the
+    calibration took for the room, setting the threshold above the voice."""
+    if calibration == 0:
+        return f"backcare: no speech was heard in {path}"
+    return (f"backcare: no speech was heard in {path}: nothing stood out from its first {calibration:g} s, taken for the "
+            "room; if it starts with speech, pass --calibration 0")
 
 
 # The endpointing options: Endpointing field -> (lowest, highest, unit in the message).
