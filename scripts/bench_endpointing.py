@@ -115,9 +115,11 @@ def _pieces(clip: AudioClip, settings: Endpointing, after: float) -> list[tuple[
         if chunks is None:
             break
         handed = [(recording.position, chunk) for chunk in chunks]  # where the recording was when each piece came
-        first_at = handed[0][0] if handed else 0  # the quiet before the speech comes at once, with the piece that started the turn
+        if not handed:
+            break
+        first_at = handed[0][0]  # the quiet before the speech comes at once, with the piece that started the turn
         start = first_at - sum(len(chunk) for at, chunk in handed if at == first_at)
-        if not handed or (recording.finished and start / (2 * SAMPLE_RATE) > after):
+        if recording.finished and start / (2 * SAMPLE_RATE) > after:
             break  # only the room's sound at its end
         pieces.append((start / (2 * SAMPLE_RATE), handed[-1][0] / (2 * SAMPLE_RATE)))
     return pieces

@@ -53,8 +53,8 @@ def bench_live(understander, quick: bool):
     for room, kind, snr in ROOMS:
         recording, ends, intents = _recording(commands, kind, snr, babble, directory)
         source = Recording(recording, clock)
-        ears = MicrophoneEars(understander, microphone=Microphone(Endpointing(), source=source, denoiser=load_denoiser()), recognizer=recognizer,
-                              clock=clock)
+        microphone = Microphone(Endpointing(), source=source, denoiser=load_denoiser())
+        ears = MicrophoneEars(understander, microphone=microphone, recognizer=recognizer, clock=clock)
         latencies, right, strays, counted = [], 0, 0, 0
         while not source.finished:
             heard = ears.listen(None, idle=False)

@@ -730,13 +730,13 @@ def test_the_endpointing_hears_the_same_stretch_of_sound_the_decoders_are_handed
     stretch the endpointing heard, or the quiet before the turn would hold the speech's first sound."""
     from voice.audio import DenoisedReads
 
-    class Late:  # a denoiser that takes nothing out, a little late, in 10 ms pieces
+    class Late:  # a denoiser that takes nothing out, a little late, in 30 ms pieces
         def __init__(self):
             self.held = np.zeros(RNNOISE_DELAY, dtype="<i2")
 
         def feed(self, samples):
             self.held = np.concatenate([self.held, samples])
-            ready = len(self.held) // 160 * 160
+            ready = len(self.held) // 480 * 480
             out, self.held = self.held[:ready], self.held[ready:]
             return out
 
@@ -752,7 +752,8 @@ def test_the_endpointing_hears_the_same_stretch_of_sound_the_decoders_are_handed
 
     captured = np.random.default_rng(0).integers(-3000, 3000, 40 * 1024).astype("<i2")
     reads = DenoisedReads(Stream(captured), Late())
-    heard = [reads.read(1024) for _ in range(3)]
+    heard = [reads.read(1024) for _ in range(6)]  # while it fills its frames, silence makes up what it has not handed back
+    assert [len(reads.captured(len(piece))) for piece in heard] == [2048] * 6
     for _ in range(30):
         heard.append(reads.read(1024))
         assert reads.captured(len(heard[-1])) == heard[-1]

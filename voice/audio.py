@@ -323,10 +323,9 @@ class Microphone:
                 self.stream = self.source.__enter__()
             if self.stream.stream is None:  # SpeechRecognition swallows PyAudio's error and leaves no stream
                 raise AudioError("no microphone found (no audio input device could be opened)")
-            self.stream.stream = self.reads = MicrophoneReads(self.stream.stream, patience)
+            self.reads = MicrophoneReads(self.stream.stream, patience)
             self.denoised = None if denoiser is None else DenoisedReads(self.reads, denoiser)
-            if self.denoised is not None:
-                self.stream.stream = self.denoised
+            self.stream.stream = self.denoised or self.reads  # what SpeechRecognition reads
             self.recognizer = sr.Recognizer()
             self.recognizer.pause_threshold = settings.end_silence
             self.recognizer.non_speaking_duration = settings.lead_in
@@ -479,7 +478,8 @@ class DenoisedReads:
         """The captured audio of the last `length` bytes read: the same stretch of sound. The decoders' quiet before a
         turn is measured in it (voice/denoise.py NoiseGate), and read a chunk late it held the speech's first sound."""
         end = len(self.recent) - 2 * self.behind
-        return bytes(max(0, length - end)) + bytes(self.recent[max(0, end - length): max(0, end)])
+        kept = self.recent[max(0, end - length): max(0, end)]
+        return bytes(length - len(kept)) + bytes(kept)  # silence for what came before the first read
 
 
 # SpeechRecognition hands over at most its lead-in (Endpointing.lead_in, at most 0.5 s) and one chunk at a time.

@@ -198,9 +198,9 @@ class AudioFileEars:
                  settings: Endpointing = Endpointing(), wake: str | None = None, adaptation: Path | None = None):
         self.recording = Recording(load_wav(path), clock)
         self.turns = 0  # heard, understood or not
-        self.ears = MicrophoneEars(understander, wake=wake, settings=settings,
-                                   microphone=Microphone(settings, source=self.recording, denoiser=load_denoiser()), recognizer=recognizer, clock=clock,
-                                   adaptation=adaptation)
+        microphone = Microphone(settings, source=self.recording, denoiser=load_denoiser())
+        self.ears = MicrophoneEars(understander, wake=wake, settings=settings, microphone=microphone, recognizer=recognizer,
+                                   clock=clock, adaptation=adaptation)
 
     @property
     def wake(self) -> str | None:
