@@ -337,7 +337,7 @@ class Microphone:
             if settings.calibration > 0:
                 heard, captured = self._room_noise(settings.calibration)
                 self.recognizer.energy_threshold = max(settings.energy_threshold, NOISE_MARGIN * heard,
-                                                       DENOISED_NOISE_SHARE * captured if self.denoised else 0.0)
+                                                       DENOISED_NOISE_SHARE * captured)
         except AudioError:
             raise
         except (ImportError, AttributeError) as err:  # SpeechRecognition says AttributeError for a missing PyAudio
@@ -374,9 +374,11 @@ class Microphone:
         """A piece SpeechRecognition handed over, as the endpointing heard it and as the microphone captured it: the
         captured audio of the same stretch, which is the last that was read (SpeechRecognition hands each piece over as
         soon as it has read it)."""
-        captured = audio if self.denoised is None else self.sr.AudioData(
-            self.denoised.captured(len(audio.frame_data)), audio.sample_rate, audio.sample_width)
-        return tuple(a.get_raw_data(convert_rate=SAMPLE_RATE, convert_width=2) for a in (audio, captured))
+        heard = audio.get_raw_data(convert_rate=SAMPLE_RATE, convert_width=2)
+        if self.denoised is None:
+            return heard, heard
+        captured = self.sr.AudioData(self.denoised.captured(len(audio.frame_data)), audio.sample_rate, audio.sample_width)
+        return heard, captured.get_raw_data(convert_rate=SAMPLE_RATE, convert_width=2)
 
     def _heard(self, timeout: float | None) -> Iterator:
         self.reads.drop_unheard()

@@ -31,9 +31,10 @@ from .audio import LOUDNESS_FRAME, SAMPLE_RATE, frame_loudness, signal_to_noise_
 # sentences); six voices talking 10 dB under the speech (a television), in the quiet before a turn and from a random
 # point in their talk, bring one for 24 and 25 of the 199 in either family. The longer hold leaves the decoders a
 # backlog to catch up on (1 s of audio decodes in about 0.4 s), which the live loop's end silence (voice/audio.py
-# Endpointing.end_silence, 0.7 s) mostly covers: guide commands read in real time under 10 dB of babble came back
-# 0.70 s p50, 1.06 s at worst, after their speech ended, against 0.81 / 0.87 s in a quiet room (scripts/bench_live.py,
-# which does not tell the backlog from the endpointing's part); a short file cut tight waits for it at its end. End of audio -> intent over
+# Endpointing.end_silence, 0.7 s) covers in part: guide commands read in real time under 10 dB of babble came back
+# 0.88 s p50, 1.42 s at worst, after their speech ended, against 0.89 / 0.94 s in a quiet room (scripts/bench_live.py,
+# which does not tell the backlog from the endpointing's part: babble keeps a turn open longer too); a short file cut
+# tight waits for it at its end. End of audio -> intent over
 # the benchmark's five conditions, clips cut tight (20 sentences, one-off): p50 / p95 34 / 59 ms deciding at
 # GATE_SECONDS, 49 / 66 ms holding up to 0.75 s, 45 / 68 ms up to 1 s (the longest 95 and 327 ms: a short sentence in
 # babble).
