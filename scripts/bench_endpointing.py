@@ -17,7 +17,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.audio_fixtures import speak  # noqa: E402
+from tests.audio_fixtures import speak, without_padding  # noqa: E402
 from tests.test_understand import load_dev_set  # noqa: E402
 from voice.audio import SAMPLE_RATE, AudioClip, Endpointing, Microphone, pink_noise  # noqa: E402
 from voice.clock import VirtualClock  # noqa: E402
@@ -80,13 +80,6 @@ def _trial(texts: list[str], rng: random.Random, directory: Path) -> Trial:
         turns.append((t, samples))
         t += len(samples) / SAMPLE_RATE + rng.uniform(1.2, 2.5)
     return Trial(turns, int((t + 1.0) * SAMPLE_RATE))
-
-
-def without_padding(samples: np.ndarray) -> np.ndarray:
-    """espeak-ng and flite pad their output with silence: where a turn's hesitation or its end is, is where its sound
-    stops."""
-    loud = np.flatnonzero(np.abs(samples) > 200)
-    return samples[loud[0]: loud[-1] + 1] if len(loud) else samples
 
 
 def _cut_right(trial: Trial, gain: float, noise_rms: float, seed: int, settings: Endpointing) -> bool:

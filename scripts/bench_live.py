@@ -19,8 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench_audio import babble_noise  # noqa: E402 (scripts/ is on sys.path when run as a script)
-from bench_endpointing import without_padding  # noqa: E402
-from tests.audio_fixtures import speak, with_noise  # noqa: E402
+from tests.audio_fixtures import speak, with_noise, without_padding  # noqa: E402
 from tests.test_understand import load_dev_set  # noqa: E402
 from voice.audio import SAMPLE_RATE, AudioClip, Endpointing, Microphone  # noqa: E402
 from voice.clock import RealClock  # noqa: E402

@@ -30,6 +30,13 @@ def speak(text: str, directory: Path, voice: str = "en-us+m3", speed: int = 150)
     return load_wav(path)
 
 
+def without_padding(samples: np.ndarray) -> np.ndarray:
+    """espeak-ng and flite pad their output with silence: where a turn's hesitation or its end is, is where its sound
+    stops."""
+    loud = np.flatnonzero(np.abs(samples) > 200)
+    return samples[loud[0]: loud[-1] + 1] if len(loud) else samples
+
+
 def with_quiet_around(clip: AudioClip) -> AudioClip:
     """The clip as the microphone hands a turn over: the quiet the endpointing hears around it (its lead-in before,
     its end silence after), cut as Microphone.listen cuts it. The synthetic clips start at once; a turn comes with quiet."""

@@ -22,7 +22,7 @@ from voice.grammar import compile_jsgf
 from voice.recognize import CHUNK_SECONDS, LONGEST_FILE_SECONDS, MIN_SCORE, Recognizer, build_files, echoed, utterance_score
 from voice.store import default_state_path
 
-from .audio_fixtures import FLITE_VOICES, conversation, speak, with_noise, with_quiet_around, write_wav
+from .audio_fixtures import FLITE_VOICES, conversation, speak, with_noise, with_quiet_around, without_padding, write_wav
 
 # Every test here finds the grammar compiled in its cache (conftest.py), as a person's second session does.
 pytestmark = pytest.mark.usefixtures("grammar_cache")
@@ -703,14 +703,12 @@ def test_over_a_loud_fan_each_turn_is_cut_whole_and_handed_over_as_captured(voic
     from voice.denoise import load_denoiser
     from voice.listen import Recording
 
-    turns = [speak(text, voices, voice=voice).samples() for text, voice in
+    turns = [without_padding(speak(text, voices, voice=voice).samples()) for text, voice in
              [("is it normal to have back pain after sex", "en-us"), ("my feet are numb", "flite:rms"),
               ("what position should i rest in", "en+f3")]]
-    turns = [turn[np.flatnonzero(abs(turn) > 200)[0]: np.flatnonzero(abs(turn) > 200)[-1]] for turn in turns]  # no padding
     gap = np.zeros(int(1.5 * SAMPLE_RATE))
     speech = np.concatenate([gap] + [np.concatenate([turn, gap]) for turn in turns])
-    fan = pink_noise(len(speech), np.random.default_rng(1))
-    fan *= 1000 / np.sqrt(np.mean(fan ** 2))  # about 10 dB under the speech
+    fan = 1000 * pink_noise(len(speech), np.random.default_rng(1))  # about 10 dB under the speech
     fan[: int(fan_from * SAMPLE_RATE)] = 0
     recording = Recording(AudioClip(np.clip(speech + fan, -32768, 32767).astype("<i2").tobytes()), VirtualClock())
     mic = Microphone(Endpointing(), source=recording, denoiser=load_denoiser())
@@ -728,7 +726,7 @@ def test_over_a_loud_fan_each_turn_is_cut_whole_and_handed_over_as_captured(voic
 def test_the_endpointing_hears_the_same_stretch_of_sound_the_decoders_are_handed():
     """RNNoise hands back its audio late and in uneven pieces; what the decoders get of a turn must be the same
     stretch the endpointing heard, or the quiet before the turn would hold the speech's first sound."""
-    from voice.audio import DenoisedReads
+    from voice.audio import RNNOISE_DELAY_SAMPLES as RNNOISE_DELAY, DenoisedReads
 
     class Late:  # a denoiser that takes nothing out, a little late, in 30 ms pieces
         def __init__(self):
@@ -747,8 +745,6 @@ def test_the_endpointing_hears_the_same_stretch_of_sound_the_decoders_are_handed
         def read(self, frames):
             self.at += frames
             return self.samples[self.at - frames: self.at].tobytes()
-
-    from voice.audio import RNNOISE_DELAY_SAMPLES as RNNOISE_DELAY
 
     captured = np.random.default_rng(0).integers(-3000, 3000, 40 * 1024).astype("<i2")
     reads = DenoisedReads(Stream(captured), Late())
