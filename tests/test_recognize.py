@@ -460,7 +460,7 @@ def test_inside_a_guide_a_sound_that_never_pauses_is_cut_soon_after_the_step_is_
             [("and now the weather for the weekend ahead", "en-us"), ("the match kicks off at eight tonight", "en+f3"),
              ("stay tuned for more after the break", "en-us+m3")]]
     television = sum(np.resize(voice, 20 * SAMPLE_RATE) for voice in talk)  # three voices at once, for 20 s
-    path = write_wav(tmp_path / "tv.wav", np.concatenate([np.zeros(SAMPLE_RATE), television]))  # quiet, then the television
+    path = write_wav(tmp_path / "tv.wav", np.concatenate([np.zeros(SAMPLE_RATE // 2), television]))  # quiet, then the television
     clock = VirtualClock()
     ears = AudioFileEars(path, understander, clock, fresh_recognizer)
     heard = ears.listen(1.0, idle=False, until=3.0)
@@ -509,19 +509,41 @@ def test_live_loop_from_a_recording(voices, tmp_path, capsys):
     assert out.index("Step one") < out.index("seconds left") < out.index("stopped")
 
 
-def test_a_recording_that_starts_with_speech_is_told_not_lost_in_silence(voices, tmp_path, capsys):
-    """The calibration takes its first 0.5 s for the room: speech there sets the threshold above the voice, and nothing
-    is heard. The person is told why, and what to pass instead."""
-    path = conversation([(0.0, speak("guide massage", voices, voice="en-us"))], tmp_path / "tight.wav")
-    assert main(["--input-audio", str(path), "--fast", "--seed", "1"]) == 0
+def test_a_recording_that_starts_with_speech_is_heard_from_its_first_word_to_its_last(voices, tmp_path, capsys):
+    """A recording's room is measured in its quietest stretch: measured in its first 0.5 s, the speech there was taken
+    for the room, the threshold sat above the voice, and nothing in the recording was heard. Its last turn, not
+    understood, is answered like any other, not taken for the quiet at its end."""
+    from voice.audio import AudioClip
+
+    first = AudioClip(without_padding(speak("what can i do to relieve the pain", voices, voice="en-us").samples()).tobytes())
+    path = conversation([(0.0, first), (4.0, speak("the bakery opens at seven tomorrow", voices, voice="en-us"))],
+                        tmp_path / "tight.wav")
+    assert main(["--input-audio", str(path), "--fast", "--quiet", "--seed", "1"]) == 0
     captured = capsys.readouterr()
-    assert "Step one" not in captured.out
-    assert captured.err.strip().splitlines()[-1] == (f"backcare: no speech was heard in {path}: nothing stood out from its "
-                                                     "first 0.5 s, taken for the room; if it starts with speech, pass "
-                                                     "--calibration 0")
-    assert main(["--input-audio", str(path), "--fast", "--seed", "1", "--calibration", "0"]) == 0
-    captured = capsys.readouterr()
-    assert "Step one" in captured.out and "no speech was heard" not in captured.err
+    heard = [line for line in captured.out.splitlines() if line.startswith("you: ")]
+    assert heard == ["you: what can i do to relieve the pain  (ask_relief)", "you: (not one of our sentences)  (not understood)"]
+    assert "no speech was heard" not in captured.err
+
+
+def test_a_recording_in_which_nothing_stands_out_says_so_in_one_line(tmp_path, capsys):
+    fan = 300 * pink_noise(3 * SAMPLE_RATE, np.random.default_rng(0))
+    path = write_wav(tmp_path / "fan.wav", fan)
+    assert main(["--input-audio", str(path), "--fast", "--quiet"]) == 0
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"backcare: no speech was heard in {path}: nothing stood out from its quietest 0.5 s, taken for the room; if it "
+        "has no pause that long, pass --calibration 0")
+
+
+def test_the_room_of_a_recording_is_its_quietest_stretch():
+    from voice.audio import AudioClip, quietest_stretch, rms
+
+    rng = np.random.default_rng(0)
+    samples = np.concatenate([rng.normal(0, 3000, SAMPLE_RATE), rng.normal(0, 300, SAMPLE_RATE),  # a word, the room,
+                              rng.normal(0, 3000, SAMPLE_RATE)])  # and another word
+    stretch = quietest_stretch(AudioClip(samples.astype("<i2").tobytes()), 0.5)
+    assert 0.45 <= stretch.seconds <= 0.55 and 270 <= rms(stretch.pcm) <= 330
+    short = AudioClip(samples[: SAMPLE_RATE // 4].astype("<i2").tobytes())
+    assert quietest_stretch(short, 0.5) == short  # shorter than asked: all of it
 
 
 def test_a_session_through_a_real_sound_device(voices, tmp_path):

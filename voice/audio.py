@@ -311,9 +311,11 @@ class Microphone:
     recording is heard (voice/listen.py Recording), so both share one endpointing."""
 
     def __init__(self, settings: Endpointing = Endpointing(), source=None, patience: float = MICROPHONE_PATIENCE_SECONDS,
-                 denoiser: Denoiser | None = None):
+                 denoiser: Denoiser | None = None, room: tuple[float, float] | None = None):
         """`source`: a SpeechRecognition AudioSource to use instead of the default microphone (a recording).
-        `denoiser`: what the endpointing hears through (see DenoisedReads); none, it hears the audio as captured."""
+        `denoiser`: what the endpointing hears through (see DenoisedReads); none, it hears the audio as captured.
+        `room`: the room's noise as room_noise() gives it, measured beforehand (a recording's quietest stretch,
+        voice/listen.py recording_microphone); none, it is measured in the first seconds read."""
         try:
             import speech_recognition as sr
 
@@ -335,7 +337,7 @@ class Microphone:
             # person talks, and cut the turns of people who hesitate (scripts/bench_endpointing.py).
             self.recognizer.dynamic_energy_threshold = False
             if settings.calibration > 0:
-                heard, captured = self._room_noise(settings.calibration)
+                heard, captured = room or room_noise(self.stream.stream, settings.calibration)
                 self.recognizer.energy_threshold = max(settings.energy_threshold, NOISE_MARGIN * heard,
                                                        DENOISED_NOISE_SHARE * captured)
         except AudioError:
@@ -345,17 +347,6 @@ class Microphone:
         except Exception as err:  # PyAudio raises OSError or its own errors for a missing device
             raise AudioError(f"no microphone found ({type(err).__name__}: {err})") from None
 
-    def _room_noise(self, seconds: float) -> tuple[float, float]:
-        """RMS of the room in the first `seconds` (16-bit scale), as the endpointing hears it and as captured: the
-        median over 64 ms chunks, so that a word said meanwhile does not raise the threshold above the person's voice."""
-        source = self.stream
-        levels = []
-        for _ in range(round(seconds * source.SAMPLE_RATE / source.CHUNK) or 1):
-            chunk = source.stream.read(source.CHUNK)
-            if chunk:
-                levels.append([rms(chunk), rms(self.denoised.captured(len(chunk)) if self.denoised else chunk)])
-        return tuple(np.median(levels, axis=0)) if levels else (0.0, 0.0)
-
     def listen(self, timeout: float | None) -> Iterator[bytes] | None:
         """The next utterance in chunks as it is spoken (16 kHz, 16-bit), so that it can be decoded while
         the person talks, with at most KEPT_QUIET_SECONDS of quiet around its speech; None if nobody started
@@ -364,10 +355,12 @@ class Microphone:
         timeout = None if timeout is None else max(timeout, 1e-3)
         chunks = _device_failures_told(self._heard(timeout))
         try:
-            first = next(chunks)
+            first = self._heard_and_captured(next(chunks))
         except (self.sr.WaitTimeoutError, StopIteration):
             return None
-        pcm = (self._heard_and_captured(audio) for audio in itertools.chain([first], chunks))
+        if not is_loud(first[0][-2 * MICROPHONE_CHUNK:], self.recognizer.energy_threshold):
+            return None  # a recording ended before anyone spoke: SpeechRecognition hands its last quiet over as a turn
+        pcm = itertools.chain([first], (self._heard_and_captured(audio) for audio in chunks))
         return trim_quiet(pcm, self.recognizer.energy_threshold)
 
     def _heard_and_captured(self, audio) -> tuple[bytes, bytes]:
@@ -390,6 +383,31 @@ class Microphone:
             return  # closing a device that stopped answering blocks too; the process lets it go at exit
         with contextlib.suppress(OSError):  # a device that stopped working may fail to close too
             self.source.__exit__(None, None, None)
+
+
+def room_noise(stream, seconds: float) -> tuple[float, float]:
+    """RMS of the room in the next `seconds` read from a microphone's stream (16-bit scale), as the endpointing hears it
+    and as captured (DenoisedReads, if the stream is one): the median over 64 ms chunks, so that a word said meanwhile
+    does not raise the threshold above the person's voice."""
+    levels = []
+    for _ in range(round(seconds * SAMPLE_RATE / MICROPHONE_CHUNK) or 1):
+        chunk = stream.read(MICROPHONE_CHUNK)
+        if chunk:
+            captured = stream.captured(len(chunk)) if isinstance(stream, DenoisedReads) else chunk
+            levels.append([rms(chunk), rms(captured)])
+    return tuple(np.median(levels, axis=0)) if levels else (0.0, 0.0)
+
+
+def quietest_stretch(clip: AudioClip, seconds: float) -> AudioClip:
+    """The `seconds` of a recording, in whole 64 ms chunks, whose chunks have the lowest median loudness (all of it,
+    if shorter): where its room noise is measured as a microphone's is in its first seconds (room_noise)."""
+    size = 2 * MICROPHONE_CHUNK
+    levels = np.array([rms(clip.pcm[offset: offset + size]) for offset in range(0, len(clip.pcm), size)])
+    count = max(1, min(len(levels), round(seconds * SAMPLE_RATE / MICROPHONE_CHUNK)))
+    if len(levels) <= count:
+        return clip
+    start = int(np.argmin(np.median(np.lib.stride_tricks.sliding_window_view(levels, count), axis=1)))
+    return AudioClip(clip.pcm[start * size: (start + count) * size])
 
 
 class MicrophoneReads:

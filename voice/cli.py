@@ -54,7 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--energy-threshold", type=float, metavar="RMS",
                         help="loudness that counts as speech before calibration (default 100)")
     parser.add_argument("--calibration", type=float, metavar="SECONDS",
-                        help="room noise measured at start to set the loudness of speech (default 0.5; 0: none)")
+                        help="room noise measured at start (in a recording, its quietest stretch) to set the loudness of "
+                             "speech (default 0.5; 0: none)")
     parser.add_argument("--log", metavar="DIR", help="keep a transcript and the assistant's audio in DIR (off by default)")
     parser.add_argument("--as-shipped", action="store_true",
                         help="listen without the voice `backcare enroll` learned, this time only (someone else is speaking)")

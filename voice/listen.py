@@ -17,8 +17,9 @@ from typing import Callable, Iterable, Iterator
 
 import speech_recognition as sr
 
-from .audio import MICROPHONE_CHUNK, SAMPLE_RATE, AudioClip, AudioError, Endpointing, Microphone, load_wav
-from .clock import Clock, RealClock
+from .audio import (MICROPHONE_CHUNK, SAMPLE_RATE, AudioClip, AudioError, DenoisedReads, Endpointing, Microphone, load_wav,
+                    quietest_stretch, room_noise)
+from .clock import Clock, RealClock, VirtualClock
 from .denoise import load_denoiser
 from .dialogue import WOKEN
 from .recognize import Recognizer, RecognizerError
@@ -88,6 +89,18 @@ class Recording(sr.AudioSource):
     @property
     def finished(self) -> bool:
         return self.position >= len(self.pcm)
+
+
+def recording_microphone(path: Path, clock: Clock, settings: Endpointing = Endpointing()) -> Microphone:
+    """A recording heard through the microphone's path. Its room noise is measured as the microphone's is, but in its
+    quietest stretch instead of its first seconds: a recording may start with its speech, which the calibration then
+    took for the room, and the threshold above the voice lost every turn in it."""
+    clip = load_wav(path)
+    room = None
+    if settings.calibration > 0:
+        quiet, denoiser = Recording(quietest_stretch(clip, settings.calibration), VirtualClock()), load_denoiser()
+        room = room_noise(quiet if denoiser is None else DenoisedReads(quiet, denoiser), settings.calibration)
+    return Microphone(settings, source=Recording(clip, clock), denoiser=load_denoiser(), room=room)
 
 
 class MicrophoneEars:
@@ -196,9 +209,9 @@ class AudioFileEars:
 
     def __init__(self, path: Path, understander: Understander, clock: Clock, recognizer: Recognizer | None = None,
                  settings: Endpointing = Endpointing(), wake: str | None = None, adaptation: Path | None = None):
-        self.recording = Recording(load_wav(path), clock)
+        microphone = recording_microphone(path, clock, settings)
+        self.recording = microphone.source
         self.turns = 0  # heard, understood or not
-        microphone = Microphone(settings, source=self.recording, denoiser=load_denoiser())
         self.ears = MicrophoneEars(understander, wake=wake, settings=settings, microphone=microphone, recognizer=recognizer,
                                    clock=clock, adaptation=adaptation)
 
@@ -210,7 +223,7 @@ class AudioFileEars:
         if self.recording.finished:
             raise EOFError
         heard = self.ears.listen(timeout, idle, until)
-        if self.recording.finished and (heard is None or not heard.text):  # only the silence at its end
+        if heard is None and self.recording.finished:
             raise EOFError
         self.turns += heard is not None
         return heard

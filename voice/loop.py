@@ -132,12 +132,12 @@ def _open_ears(args, understander: Understander, clock: Clock, screen: Screen) -
 
 
 def unheard_recording(path: str, calibration: float) -> str:
-    """What to tell someone whose recording gave no turn at all. The likeliest cause: it starts with speech, which the
-    calibration took for the room, setting the threshold above the voice."""
+    """What to tell someone whose recording gave no turn at all. Besides a recording of silence or noise: speech with no
+    pause as long as the calibration, whose quietest stretch, taken for the room, set the threshold above the voice."""
     if calibration == 0:
         return f"backcare: no speech was heard in {path}"
-    return (f"backcare: no speech was heard in {path}: nothing stood out from its first {calibration:g} s, taken for the "
-            "room; if it starts with speech, pass --calibration 0")
+    return (f"backcare: no speech was heard in {path}: nothing stood out from its quietest {calibration:g} s, taken for "
+            "the room; if it has no pause that long, pass --calibration 0")
 
 
 # The endpointing options: Endpointing field -> (lowest, highest, unit in the message).
@@ -162,11 +162,11 @@ def run_enroll(args, content: Content) -> int:
     """`backcare enroll`: the sentences are spoken and shown, and heard through the microphone (or a recording, which
     is a whole enrollment in itself: nothing of it is kept for a later run)."""
     from .adapt import AdaptError
-    from .audio import AudioError, Microphone, load_wav
+    from .audio import AudioError, Microphone
     from .denoise import load_denoiser
     from .cli_screen import TerminalScreen
     from .enroll import MemoryTakes, TakesDirectory, enroll, forget, listener, stopped_short
-    from .listen import Recording
+    from .listen import recording_microphone
 
     screen = TerminalScreen()
     if args.forget:
@@ -177,8 +177,11 @@ def run_enroll(args, content: Content) -> int:
         return 0
     clock: Clock = VirtualClock() if args.fast else RealClock()
     try:
-        recording = Recording(load_wav(args.input_audio), clock) if args.input_audio else None
-        microphone = Microphone(endpointing(args), source=recording, denoiser=load_denoiser())
+        if args.input_audio:
+            microphone = recording_microphone(Path(args.input_audio), clock, endpointing(args))
+        else:
+            microphone = Microphone(endpointing(args), denoiser=load_denoiser())
+        recording = microphone.source if args.input_audio else None
     except AudioError as err:
         raise UsageError(f"backcare: {err}") from None
     speaker = _open_speaker(args, clock, screen, None, None, printed=sys.stdout)  # enrollment shows only its sentences
