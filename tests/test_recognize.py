@@ -108,6 +108,31 @@ def test_slower_and_faster_speech_floor(fresh_recognizer, voices, speed):
     assert right >= 6, right
 
 
+def test_the_recognizer_knows_our_words_said_the_british_way_too(content, grammar_cache):
+    """espeak-ng's default voice, and many people, speak British English; cmudict spells every word the American way."""
+    _, _, dictionary = build_files(content, grammar_cache)
+    spellings: dict[str, set[str]] = {}
+    for line in dictionary.read_text(encoding="utf-8").splitlines():
+        word, phones = line.split(" ", 1)
+        spellings.setdefault(word.split("(")[0], set()).add(phones)
+    assert {"S T AA P", "S T AO P"} <= spellings["stop"]  # the vowel of "stop" rounded
+    assert {"D AA K T ER", "D AO K T AH"} <= spellings["doctor"]  # and no r after a vowel
+
+
+def test_a_british_pronunciation_is_added_only_where_it_differs_from_the_american_ones():
+    from voice.accents import british_variants
+
+    lines = ["stop S T AA P", "doctor D AA K T ER", "back B AE K", "after AE F T ER", "after(2) AA F T AH"]
+    assert sorted(british_variants(lines)) == ["doctor(2) D AO K T AH", "stop(2) S T AO P"]
+
+
+def test_without_espeak_ng_the_dictionary_is_american_only(monkeypatch, tmp_path):
+    from voice.accents import british_variants
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert british_variants(["stop S T AA P"]) == []
+
+
 # Not template sentences: each has words the grammar lacks, so its best sentence of ours fits the sound badly.
 PARAPHRASES = [
     ("repeat that step once more please", "repeat", "en-us"),

@@ -26,6 +26,7 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
+from .accents import british_variants
 from .audio import (LONGEST_PHRASE_SECONDS, MICROPHONE_CHUNK, SAMPLE_RATE, AudioClip, AudioError, frame_loudness, handed_over,
                     load_wav, signal_to_noise_db)
 from .content import Content
@@ -249,7 +250,8 @@ def build_files(content: Content, directory: Path | None = None, wake: str | Non
     """The grammar graph (voice/fsg.py), n-gram model and dictionary for this content (and wake phrase, spelled
     as words_of spells it), reused while they are unchanged."""
     # The compilers' own source is part of the key: a new version of them must not reuse old files.
-    compiler = hashlib.sha1(b"".join(Path(__file__).with_name(name).read_bytes() for name in ("grammar.py", "fsg.py")))
+    compiler = hashlib.sha1(b"".join(Path(__file__).with_name(name).read_bytes()
+                                     for name in ("grammar.py", "fsg.py", "accents.py")))
     key = content.fingerprint + compiler.hexdigest()[:8] + (hashlib.sha1(wake.encode()).hexdigest()[:8] if wake else "")
     directory = (directory or user_cache_directory()) / f"grammar-{key}"
     graph, ngram, dictionary = directory / "backcare.fsm", directory / "backcare.arpa", directory / "backcare.dict"
@@ -264,7 +266,7 @@ def build_files(content: Content, directory: Path | None = None, wake: str | Non
         raise RecognizerError(f"the wake phrase has words the recognizer cannot say: {', '.join(unsayable)}")
     if missing:
         raise RecognizerError(unspeakable_message(missing))
-    _write_atomic(dictionary, "\n".join(lines) + "\n")
+    _write_atomic(dictionary, "\n".join(lines + british_variants(lines)) + "\n")
     grammar = directory / "backcare.jsgf"
     _write_atomic(grammar, jsgf)
     _write_atomic(graph, compile_fsg(grammar, GRAMMAR_RULE))
