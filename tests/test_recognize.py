@@ -538,11 +538,9 @@ def test_a_recording_that_starts_with_speech_is_heard_from_its_first_word_to_its
     """A recording's room is measured in its quietest stretch: measured in its first 0.5 s, the speech there was taken
     for the room, the threshold sat above the voice, and nothing in the recording was heard. Its last turn, not
     understood, is answered like any other, not taken for the quiet at its end."""
-    from voice.audio import AudioClip
-
-    first = AudioClip(without_padding(speak("what can i do to relieve the pain", voices, voice="en-us").samples()).tobytes())
-    path = conversation([(0.0, first), (4.0, speak("the bakery opens at seven tomorrow", voices, voice="en-us"))],
-                        tmp_path / "tight.wav")
+    said = [without_padding(speak(text, voices, voice="en-us").samples())
+            for text in ("what can i do to relieve the pain", "the bakery opens at seven tomorrow")]
+    path = write_wav(tmp_path / "tight.wav", np.concatenate([said[0], np.zeros(3 * SAMPLE_RATE), said[1]]))
     assert main(["--input-audio", str(path), "--fast", "--quiet", "--seed", "1"]) == 0
     captured = capsys.readouterr()
     heard = [line for line in captured.out.splitlines() if line.startswith("you: ")]
