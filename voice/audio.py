@@ -401,13 +401,12 @@ def room_noise(stream, seconds: float) -> tuple[float, float]:
 def quietest_stretch(clip: AudioClip, seconds: float) -> AudioClip:
     """The `seconds` of a recording, in whole 64 ms chunks, whose chunks have the lowest median loudness (all of it,
     if shorter): where its room noise is measured as a microphone's is in its first seconds (room_noise)."""
-    size = 2 * MICROPHONE_CHUNK
-    levels = np.array([rms(clip.pcm[offset: offset + size]) for offset in range(0, len(clip.pcm), size)])
-    count = max(1, min(len(levels), round(seconds * SAMPLE_RATE / MICROPHONE_CHUNK)))
+    levels = np.array([rms(chunk) for chunk in clip.chunks(MICROPHONE_CHUNK / SAMPLE_RATE)])
+    count = max(1, round(seconds * SAMPLE_RATE / MICROPHONE_CHUNK))
     if len(levels) <= count:
         return clip
     start = int(np.argmin(np.median(np.lib.stride_tricks.sliding_window_view(levels, count), axis=1)))
-    return AudioClip(clip.pcm[start * size: (start + count) * size])
+    return AudioClip(clip.pcm[start * 2 * MICROPHONE_CHUNK: (start + count) * 2 * MICROPHONE_CHUNK])
 
 
 class MicrophoneReads:
