@@ -350,7 +350,7 @@ class Microphone:
     def listen(self, timeout: float | None) -> Iterator[bytes] | None:
         """The next utterance in chunks as it is spoken (16 kHz, 16-bit), so that it can be decoded while
         the person talks, with at most KEPT_QUIET_SECONDS of quiet around its speech; None if nobody started
-        speaking within `timeout` seconds."""
+        speaking within `timeout` seconds, or before a recording ended."""
         # SpeechRecognition takes a timeout of 0 as none at all; a deadline already due must not wait for speech.
         timeout = None if timeout is None else max(timeout, 1e-3)
         chunks = _device_failures_told(self._heard(timeout))
